@@ -1,0 +1,5 @@
+//! The `agentsec` command line.
+
+fn main() {
+    println!("agentsec {}", env!("CARGO_PKG_VERSION"));
+}

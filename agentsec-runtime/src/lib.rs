@@ -1,0 +1,24 @@
+//! The agentsec runtime.
+//!
+//! Agents declared with the `agentsec` macros run here. This crate holds the
+//! pieces the generated code calls into:
+//!
+//! - [`tool`]: the [`Tool`](tool::Tool) trait the `#[tool]` macro implements,
+//!   the [`ToolSpec`](tool::ToolSpec) every tool carries as a `const`, the
+//!   strict JSON schema the model sees, argument decoding and the
+//!   [`Dispatcher`](tool::Dispatcher) that runs a model's tool call through the
+//!   guarded path.
+//! - [`permission`]: the short-lived scoped grant minted for every tool call
+//!   and verified at the point of execution.
+//! - [`identity`]: users, run ids and call ids.
+//! - [`secrets`]: the secret store tools receive `#[secret]` values from.
+//!
+//! Most applications use the `agentsec` facade crate instead of this one.
+#![warn(missing_docs)]
+
+pub mod identity;
+pub mod permission;
+pub mod secrets;
+pub mod tool;
+
+pub use secrecy::{ExposeSecret, SecretBox, SecretString};

@@ -1,0 +1,95 @@
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::identity::CallId;
+
+/// Evidence that a person approved one exact irreversible call.
+///
+/// It binds the approval to the tool, the call id and a digest of the
+/// arguments, so it cannot be replayed for another call or for altered
+/// arguments. The tool-call path refuses an irreversible call without one
+/// that matches.
+///
+/// ```
+/// use agentsec_runtime::identity::CallId;
+/// use agentsec_runtime::tool::ApprovalProof;
+/// let call = CallId::new();
+/// let proof = ApprovalProof::new("refund_order", call, r#"{"order_id":"o1"}"#, "bob");
+/// assert!(proof.check("refund_order", call, r#"{ "order_id": "o1" }"#).is_ok());
+/// assert!(proof.check("refund_order", call, r#"{"order_id":"o2"}"#).is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalProof {
+    /// The tool approved.
+    pub tool: String,
+    /// The call approved.
+    pub call_id: CallId,
+    /// [`args_digest`] of the approved arguments.
+    pub args_sha256: String,
+    /// Who approved.
+    pub approver: String,
+}
+
+impl ApprovalProof {
+    /// A proof that `approver` approved `tool` called as `call_id` with `raw_args`.
+    pub fn new(
+        tool: impl Into<String>,
+        call_id: CallId,
+        raw_args: &str,
+        approver: impl Into<String>,
+    ) -> Self {
+        Self {
+            tool: tool.into(),
+            call_id,
+            args_sha256: args_digest(raw_args),
+            approver: approver.into(),
+        }
+    }
+
+    /// Checks that the proof covers `tool` called as `call_id` with `raw_args`.
+    pub fn check(&self, tool: &str, call_id: CallId, raw_args: &str) -> Result<(), String> {
+        if self.tool != tool {
+            return Err(format!("the approval is for tool `{}`", self.tool));
+        }
+        if self.call_id != call_id {
+            return Err(format!("the approval is for call {}", self.call_id));
+        }
+        if self.args_sha256 != args_digest(raw_args) {
+            return Err("the approval is for other arguments".into());
+        }
+        Ok(())
+    }
+}
+
+/// SHA-256 (hex) of the canonical form of a call's arguments: parsed and
+/// re-serialized with sorted keys, so whitespace and key order do not matter
+/// but any change of a value does. Text that is not JSON is hashed as is.
+pub fn args_digest(raw_args: &str) -> String {
+    let canonical = match serde_json::from_str::<serde_json::Value>(raw_args) {
+        Ok(value) => canonical_json(&value),
+        Err(_) => raw_args.to_owned(),
+    };
+    hex::encode(Sha256::digest(canonical.as_bytes()))
+}
+
+/// JSON text with object keys sorted at every level, whatever the map order
+/// `serde_json` was built with.
+pub fn canonical_json(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            let body: Vec<String> = entries
+                .into_iter()
+                .map(|(k, v)| format!("{}:{}", Value::String(k.clone()), canonical_json(v)))
+                .collect();
+            format!("{{{}}}", body.join(","))
+        }
+        Value::Array(items) => {
+            let body: Vec<String> = items.iter().map(canonical_json).collect();
+            format!("[{}]", body.join(","))
+        }
+        other => other.to_string(),
+    }
+}

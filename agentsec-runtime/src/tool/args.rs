@@ -1,0 +1,107 @@
+//! Decoding the model's JSON arguments into a tool's argument type.
+//!
+//! Model output is untrusted input: every failure here is a
+//! [`ToolError::InvalidArguments`] naming the field, which goes back to the
+//! model so it can correct itself. Nothing here panics.
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::{ToolError, ToolSchema};
+
+/// Limits on the raw argument text a model may send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArgLimits {
+    /// The largest argument text accepted, in bytes.
+    pub max_bytes: usize,
+}
+
+impl Default for ArgLimits {
+    /// 64 KiB: far above what a tool call needs, far below what would let a
+    /// model flood a tool or the store.
+    fn default() -> Self {
+        Self {
+            max_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// Decodes `raw` (the model's argument text) for the tool described by
+/// `schema`.
+///
+/// Rejects, with the offending field named where there is one: text over
+/// `limits.max_bytes`, text that is not JSON, JSON that is not an object,
+/// properties the schema does not have, and values of the wrong type.
+/// Empty text counts as `{}`, and `null` for an optional property as absent.
+///
+/// ```
+/// use agentsec_runtime::tool::{decode_args, ArgLimits, ToolSchema};
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Args { limit: u8 }
+/// let schema = ToolSchema::for_args::<Args>("list_orders", "List orders.");
+/// let ok: Args = decode_args(&schema, r#"{"limit": 5}"#, ArgLimits::default()).unwrap();
+/// assert_eq!(ok.limit, 5);
+/// let err = decode_args::<Args>(&schema, r#"{"limit": "five"}"#, ArgLimits::default()).unwrap_err();
+/// assert!(err.to_string().contains("field `limit`"));
+/// ```
+pub fn decode_args<A: DeserializeOwned>(
+    schema: &ToolSchema,
+    raw: &str,
+    limits: ArgLimits,
+) -> Result<A, ToolError> {
+    let invalid = |field: Option<String>, message: String| ToolError::InvalidArguments {
+        tool: schema.name.to_owned(),
+        field,
+        message,
+    };
+    if raw.len() > limits.max_bytes {
+        return Err(invalid(
+            None,
+            format!(
+                "the arguments are {} bytes, over the limit of {} bytes",
+                raw.len(),
+                limits.max_bytes
+            ),
+        ));
+    }
+    let text = if raw.trim().is_empty() { "{}" } else { raw };
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| invalid(None, format!("the arguments are not valid JSON: {e}")))?;
+    let Value::Object(mut fields) = value else {
+        return Err(invalid(
+            None,
+            format!("the arguments must be a JSON object, not {}", kind(&value)),
+        ));
+    };
+    let known: Vec<&str> = schema.property_names().collect();
+    if schema.is_object()
+        && let Some(unknown) = fields.keys().find(|k| !known.contains(&k.as_str()))
+    {
+        let expected = if known.is_empty() {
+            "this tool takes no arguments".to_owned()
+        } else {
+            format!("expected one of: {}", known.join(", "))
+        };
+        return Err(invalid(
+            Some(unknown.clone()),
+            format!("unknown field; {expected}"),
+        ));
+    }
+    fields.retain(|k, v| !(v.is_null() && schema.optional.iter().any(|o| o == k)));
+    serde_path_to_error::deserialize(Value::Object(fields)).map_err(|e| {
+        let path = e.path().to_string();
+        let field = (path != ".").then_some(path);
+        invalid(field, e.into_inner().to_string())
+    })
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

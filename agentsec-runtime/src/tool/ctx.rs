@@ -1,0 +1,176 @@
+use std::sync::{Arc, OnceLock};
+
+use secrecy::SecretString;
+
+use super::{ApprovalProof, StateMap, ToolError};
+use crate::identity::{CallId, RunId, UserIdentity};
+use crate::permission::{GrantAuthority, GrantClaims, GrantError, GrantExpectation};
+use crate::secrets::{MemorySecretStore, SecretStore};
+use crate::tool::ToolSpec;
+
+/// The runtime context of one tool call: who it acts for, which run, step
+/// and call it belongs to, the scoped grant it runs under, and access to
+/// application state and secrets.
+///
+/// Tools take it as `ctx: &ToolCtx`. User- and tenant-scoped tools must:
+/// the user's identity comes from here, never from the model.
+///
+/// ```
+/// use agentsec_runtime::identity::UserIdentity;
+/// use agentsec_runtime::tool::ToolCtx;
+/// let ctx = ToolCtx::for_unit_test(UserIdentity::new("alice"));
+/// assert_eq!(ctx.user().id, "alice");
+/// ```
+pub struct ToolCtx {
+    pub(crate) tool: &'static str,
+    pub(crate) run_id: RunId,
+    pub(crate) step: u32,
+    pub(crate) call_id: CallId,
+    pub(crate) agent: String,
+    pub(crate) user: UserIdentity,
+    pub(crate) grant: String,
+    pub(crate) authority: Option<Arc<GrantAuthority>>,
+    pub(crate) claims: OnceLock<GrantClaims>,
+    pub(crate) approval: Option<ApprovalProof>,
+    pub(crate) idempotency_key: Option<String>,
+    pub(crate) state: Arc<StateMap>,
+    pub(crate) secrets: Arc<dyn SecretStore>,
+}
+
+impl std::fmt::Debug for ToolCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The grant token is a credential: never printed.
+        f.debug_struct("ToolCtx")
+            .field("tool", &self.tool)
+            .field("run_id", &self.run_id)
+            .field("step", &self.step)
+            .field("call_id", &self.call_id)
+            .field("agent", &self.agent)
+            .field("user", &self.user.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ToolCtx {
+    /// A context for calling a tool's function directly in a unit test.
+    ///
+    /// It carries no grant, so running a tool through the guarded path
+    /// ([`Tool::invoke`](super::Tool::invoke) or a dispatcher) with it fails.
+    pub fn for_unit_test(user: UserIdentity) -> Self {
+        Self {
+            tool: "",
+            run_id: RunId::new(),
+            step: 0,
+            call_id: CallId::new(),
+            agent: "unit-test".into(),
+            user,
+            grant: String::new(),
+            authority: None,
+            claims: OnceLock::new(),
+            approval: None,
+            idempotency_key: None,
+            state: Arc::new(StateMap::new()),
+            secrets: Arc::new(MemorySecretStore::new()),
+        }
+    }
+
+    /// Adds application state (for unit tests built with [`ToolCtx::for_unit_test`]).
+    pub fn with_state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        Arc::make_mut(&mut self.state).insert(value);
+        self
+    }
+
+    /// Replaces the secret store (for unit tests).
+    pub fn with_secrets(mut self, store: impl SecretStore) -> Self {
+        self.secrets = Arc::new(store);
+        self
+    }
+
+    /// The run this call belongs to.
+    pub fn run_id(&self) -> RunId {
+        self.run_id
+    }
+
+    /// The step of the run.
+    pub fn step(&self) -> u32 {
+        self.step
+    }
+
+    /// This call's id.
+    pub fn call_id(&self) -> CallId {
+        self.call_id
+    }
+
+    /// The agent making the call.
+    pub fn agent(&self) -> &str {
+        &self.agent
+    }
+
+    /// The user the call acts for.
+    pub fn user(&self) -> &UserIdentity {
+        &self.user
+    }
+
+    /// The tool being called.
+    pub fn tool(&self) -> &'static str {
+        self.tool
+    }
+
+    /// The verified claims of the call's grant; `None` until the guarded path
+    /// has verified it (and always in unit-test contexts).
+    pub fn grant_claims(&self) -> Option<&GrantClaims> {
+        self.claims.get()
+    }
+
+    /// The approval attached to this call, for irreversible tools.
+    pub fn approval(&self) -> Option<&ApprovalProof> {
+        self.approval.as_ref()
+    }
+
+    /// The idempotency key of this call: stable across retries of the same
+    /// call, so an `idempotent` tool can pass it to the system it changes.
+    pub fn idempotency_key(&self) -> Option<&str> {
+        self.idempotency_key.as_deref()
+    }
+
+    /// Application state of type `T`.
+    pub fn state<T: Send + Sync + 'static>(&self) -> Result<&T, ToolError> {
+        self.state.get::<T>().ok_or_else(|| ToolError::MissingState {
+            tool: self.tool.to_owned(),
+            type_name: std::any::type_name::<T>(),
+        })
+    }
+
+    /// The secret called `name`, from the runtime's secret store.
+    pub async fn secret(&self, name: &str) -> Result<SecretString, ToolError> {
+        self.secrets
+            .get(name)
+            .await?
+            .ok_or_else(|| ToolError::MissingSecret {
+                tool: self.tool.to_owned(),
+                name: name.to_owned(),
+            })
+    }
+
+    /// Verifies the call's grant against `spec` and this context's run and
+    /// call, consuming it. The guarded path calls this before the body runs.
+    pub(crate) fn verify_grant(&self, spec: &ToolSpec) -> Result<(), GrantError> {
+        let authority = self.authority.as_ref().ok_or(GrantError::Missing)?;
+        let claims = authority.verify(
+            &self.grant,
+            &GrantExpectation {
+                spec,
+                run: self.run_id,
+                call: self.call_id,
+            },
+        )?;
+        // The identity in the grant must be the identity in the context.
+        if claims.sub != self.user.id || claims.tenant != self.user.tenant || claims.agent != self.agent {
+            return Err(GrantError::Malformed(
+                "the grant names another user, tenant or agent than the call".into(),
+            ));
+        }
+        let _ = self.claims.set(claims);
+        Ok(())
+    }
+}

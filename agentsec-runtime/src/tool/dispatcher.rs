@@ -1,0 +1,406 @@
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use serde_json::Value;
+
+use super::{ArgLimits, DynTool, ErasedTool, StateMap, Tool, ToolCtx, ToolError, ToolSchema, ToolSpec};
+use crate::identity::{CallId, RunId, UserIdentity};
+use crate::permission::{GrantAuthority, GrantRequest};
+use crate::secrets::{MemorySecretStore, SecretStore};
+use crate::tool::ApprovalProof;
+
+/// Model-visible argument names that carry an identity. Identity comes from
+/// the context, never from the model, so a tool whose schema has one of these
+/// is refused when the dispatcher is built (the `#[tool]` macro refuses plain
+/// parameters with these names at compile time; this catches argument structs
+/// and hand-written tools).
+pub(crate) const IDENTITY_ARGUMENTS: &[&str] = &[
+    "user_id", "userid", "user", "tenant_id", "tenantid", "tenant", "owner_id", "ownerid",
+    "account_id", "accountid", "customer_id", "customerid", "org_id", "orgid",
+    "organization_id", "organisation_id", "principal", "principal_id", "as_user", "on_behalf_of",
+];
+
+/// Who, where and what a tool call is: everything but the model's arguments.
+#[derive(Clone, Debug)]
+pub struct CallContext {
+    /// The run.
+    pub run_id: RunId,
+    /// The step of the run.
+    pub step: u32,
+    /// The call.
+    pub call_id: CallId,
+    /// The agent.
+    pub agent: String,
+    /// The user the agent acts for.
+    pub user: UserIdentity,
+    /// The approval of this call, for irreversible tools.
+    pub approval: Option<ApprovalProof>,
+    /// The idempotency key (stable across retries of this call).
+    pub idempotency_key: Option<String>,
+}
+
+impl CallContext {
+    /// A context for a new call of `agent` for `user` in `run_id` at `step`.
+    pub fn new(run_id: RunId, step: u32, agent: impl Into<String>, user: UserIdentity) -> Self {
+        let call_id = CallId::new();
+        Self {
+            run_id,
+            step,
+            call_id,
+            agent: agent.into(),
+            user,
+            approval: None,
+            idempotency_key: Some(call_id.to_string()),
+        }
+    }
+
+    /// Attaches an approval.
+    pub fn with_approval(mut self, approval: ApprovalProof) -> Self {
+        self.approval = Some(approval);
+        self
+    }
+}
+
+/// Why a dispatcher could not be built. Each names the tool at fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// Two tools have the same name.
+    #[error("two tools are named `{0}`")]
+    DuplicateTool(String),
+    /// A tool needs state the builder was not given.
+    #[error("tool `{tool}` (declared at {location}) needs state of type `{type_name}`; add it with `.state(...)`")]
+    MissingState {
+        /// The tool.
+        tool: String,
+        /// Where it is declared.
+        location: String,
+        /// The missing type.
+        type_name: &'static str,
+    },
+    /// A tool needs a secret the store does not have.
+    #[error("tool `{tool}` needs secret `{secret}`, which the `{store}` secret store does not have")]
+    MissingSecret {
+        /// The tool.
+        tool: String,
+        /// The secret.
+        secret: String,
+        /// The store's kind.
+        store: &'static str,
+    },
+    /// The secret store failed while checking.
+    #[error(transparent)]
+    Secret(#[from] crate::secrets::SecretError),
+    /// A tool's arguments are not a JSON object.
+    #[error("tool `{0}` takes arguments that are not a JSON object; use a struct with named fields")]
+    ArgumentsNotObject(String),
+    /// A tool lets the model supply an identity.
+    #[error("tool `{tool}` takes `{argument}` from the model; identity must come from `ctx.user()`, never from the model")]
+    IdentityArgument {
+        /// The tool.
+        tool: String,
+        /// The argument.
+        argument: String,
+    },
+}
+
+/// Builds a [`Dispatcher`].
+pub struct DispatcherBuilder {
+    tools: Vec<Arc<dyn DynTool>>,
+    state: StateMap,
+    secrets: Arc<dyn SecretStore>,
+    grants: Option<Arc<GrantAuthority>>,
+    limits: ArgLimits,
+}
+
+impl DispatcherBuilder {
+    /// Registers tool `T`.
+    pub fn tool<T: Tool>(mut self) -> Self {
+        self.tools.push(Arc::new(ErasedTool::<T>::new()));
+        self
+    }
+
+    /// Registers a type-erased tool.
+    pub fn dyn_tool(mut self, tool: Arc<dyn DynTool>) -> Self {
+        self.tools.push(tool);
+        self
+    }
+
+    /// Adds application state tools receive with `#[state]`.
+    pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.state.insert(value);
+        self
+    }
+
+    /// Sets the secret store (default: an empty in-memory store).
+    pub fn secrets(mut self, store: impl SecretStore) -> Self {
+        self.secrets = Arc::new(store);
+        self
+    }
+
+    /// Sets the secret store from a shared handle.
+    pub fn secrets_arc(mut self, store: Arc<dyn SecretStore>) -> Self {
+        self.secrets = store;
+        self
+    }
+
+    /// Sets the grant authority (default: a fresh random key).
+    pub fn grants(mut self, authority: Arc<GrantAuthority>) -> Self {
+        self.grants = Some(authority);
+        self
+    }
+
+    /// Sets the argument limits.
+    pub fn limits(mut self, limits: ArgLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Checks every tool's needs and builds the dispatcher. Missing state,
+    /// missing secrets, duplicate names and identity arguments are reported
+    /// here, before any run, naming the tool.
+    pub async fn build(self) -> Result<Dispatcher, BuildError> {
+        let mut tools = HashMap::new();
+        for tool in self.tools {
+            let spec = tool.spec();
+            for need in spec.state {
+                if !self.state.contains_id((need.type_id)()) {
+                    return Err(BuildError::MissingState {
+                        tool: spec.name.into(),
+                        location: spec.location.to_string(),
+                        type_name: need.type_name,
+                    });
+                }
+            }
+            for secret in spec.secrets {
+                if self.secrets.get(secret).await?.is_none() {
+                    return Err(BuildError::MissingSecret {
+                        tool: spec.name.into(),
+                        secret: (*secret).into(),
+                        store: self.secrets.kind(),
+                    });
+                }
+            }
+            let schema = tool.schema();
+            if !schema.is_object() {
+                return Err(BuildError::ArgumentsNotObject(spec.name.into()));
+            }
+            if let Some(argument) = schema
+                .property_names()
+                .find(|p| IDENTITY_ARGUMENTS.contains(&p.to_ascii_lowercase().as_str()))
+                && spec.scope.is_some_and(|s| s != super::Scope::Global)
+            {
+                return Err(BuildError::IdentityArgument {
+                    tool: spec.name.into(),
+                    argument: argument.into(),
+                });
+            }
+            if tools
+                .insert(spec.name, Registered { tool, schema })
+                .is_some()
+            {
+                return Err(BuildError::DuplicateTool(spec.name.into()));
+            }
+        }
+        Ok(Dispatcher {
+            tools,
+            state: Arc::new(self.state),
+            secrets: self.secrets,
+            grants: self
+                .grants
+                .unwrap_or_else(|| Arc::new(GrantAuthority::random())),
+            limits: self.limits,
+            names: OnceLock::new(),
+        })
+    }
+}
+
+struct Registered {
+    tool: Arc<dyn DynTool>,
+    schema: ToolSchema,
+}
+
+/// Runs a model's tool calls (a name and JSON argument text) through the
+/// guarded path: it mints the call's scoped grant, builds the [`ToolCtx`],
+/// and calls [`Tool::invoke`], which verifies the grant before anything runs.
+///
+/// ```
+/// use agentsec_runtime::identity::{RunId, UserIdentity};
+/// use agentsec_runtime::tool::{CallContext, Dispatcher, Tool, ToolCtx, ToolError, ToolSpec};
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct AddArgs { a: i64, b: i64 }
+/// struct Add;
+/// impl Tool for Add {
+///     const SPEC: ToolSpec = ToolSpec::new("add", "Add two integers.");
+///     type Args = AddArgs;
+///     type Output = i64;
+///     async fn execute(_: &ToolCtx, args: AddArgs) -> Result<i64, ToolError> { Ok(args.a + args.b) }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let dispatcher = Dispatcher::builder().tool::<Add>().build().await.unwrap();
+/// let call = CallContext::new(RunId::new(), 1, "calculator", UserIdentity::new("alice"));
+/// let sum = dispatcher.dispatch(&call, "add", r#"{"a": 2, "b": 3}"#).await.unwrap();
+/// assert_eq!(sum, 5);
+/// let err = dispatcher.dispatch(&call, "add", r#"{"a": "two", "b": 3}"#).await.unwrap_err();
+/// assert!(err.to_string().contains("field `a`"));
+/// # });
+/// ```
+pub struct Dispatcher {
+    tools: HashMap<&'static str, Registered>,
+    state: Arc<StateMap>,
+    secrets: Arc<dyn SecretStore>,
+    grants: Arc<GrantAuthority>,
+    limits: ArgLimits,
+    names: OnceLock<Vec<&'static str>>,
+}
+
+impl Dispatcher {
+    /// Starts building a dispatcher.
+    pub fn builder() -> DispatcherBuilder {
+        DispatcherBuilder {
+            tools: Vec::new(),
+            state: StateMap::new(),
+            secrets: Arc::new(MemorySecretStore::new()),
+            grants: None,
+            limits: ArgLimits::default(),
+        }
+    }
+
+    /// The spec of the tool called `name`.
+    pub fn spec(&self, name: &str) -> Option<&'static ToolSpec> {
+        self.tools.get(name).map(|r| r.tool.spec())
+    }
+
+    /// The schemas of every tool, sorted by name (what the model is shown).
+    pub fn schemas(&self) -> Vec<&ToolSchema> {
+        let mut schemas: Vec<&ToolSchema> = self.tools.values().map(|r| &r.schema).collect();
+        schemas.sort_by_key(|s| s.name);
+        schemas
+    }
+
+    /// The schema of the tool called `name`.
+    pub fn schema(&self, name: &str) -> Option<&ToolSchema> {
+        self.tools.get(name).map(|r| &r.schema)
+    }
+
+    /// The grant authority calls are minted by.
+    pub fn grants(&self) -> &Arc<GrantAuthority> {
+        &self.grants
+    }
+
+    /// The secret store tools read from.
+    pub fn secret_store(&self) -> &Arc<dyn SecretStore> {
+        &self.secrets
+    }
+
+    /// Runs the model's call of `name` with `raw_args` under a freshly
+    /// minted grant for exactly this call.
+    pub async fn dispatch(
+        &self,
+        call: &CallContext,
+        name: &str,
+        raw_args: &str,
+    ) -> Result<Value, ToolError> {
+        let registered = self.lookup(name)?;
+        let grant = self
+            .grants
+            .mint(&GrantRequest {
+                user: &call.user,
+                agent: &call.agent,
+                run: call.run_id,
+                call: call.call_id,
+                step: call.step,
+                spec: registered.tool.spec(),
+            })
+            .map_err(|source| ToolError::Grant {
+                tool: name.to_owned(),
+                source,
+            })?;
+        self.run(registered, call, raw_args, grant.token).await
+    }
+
+    /// Runs the call under a grant obtained elsewhere (another worker, or a
+    /// test presenting a forged one). The grant is verified like any other.
+    pub async fn dispatch_with_grant(
+        &self,
+        call: &CallContext,
+        name: &str,
+        raw_args: &str,
+        grant: &str,
+    ) -> Result<Value, ToolError> {
+        let registered = self.lookup(name)?;
+        self.run(registered, call, raw_args, grant.to_owned()).await
+    }
+
+    fn lookup(&self, name: &str) -> Result<&Registered, ToolError> {
+        self.tools.get(name).ok_or_else(|| ToolError::UnknownTool {
+            name: name.to_owned(),
+            suggestion: closest(name, self.names()),
+        })
+    }
+
+    fn names(&self) -> &[&'static str] {
+        self.names.get_or_init(|| {
+            let mut names: Vec<_> = self.tools.keys().copied().collect();
+            names.sort_unstable();
+            names
+        })
+    }
+
+    async fn run(
+        &self,
+        registered: &Registered,
+        call: &CallContext,
+        raw_args: &str,
+        grant: String,
+    ) -> Result<Value, ToolError> {
+        let ctx = ToolCtx {
+            tool: registered.tool.spec().name,
+            run_id: call.run_id,
+            step: call.step,
+            call_id: call.call_id,
+            agent: call.agent.clone(),
+            user: call.user.clone(),
+            grant,
+            authority: Some(self.grants.clone()),
+            claims: OnceLock::new(),
+            approval: call.approval.clone(),
+            idempotency_key: call.idempotency_key.clone(),
+            state: self.state.clone(),
+            secrets: self.secrets.clone(),
+        };
+        registered.tool.invoke(&ctx, raw_args, self.limits).await
+    }
+}
+
+/// The candidate closest to `name` by edit distance, if it is close enough
+/// to be a plausible typo.
+pub(crate) fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<String> {
+    candidates
+        .iter()
+        .map(|c| (edit_distance(name, c), *c))
+        .filter(|(d, c)| *d <= (c.len().max(name.len()) / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c.to_owned())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(row[j + 1])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
