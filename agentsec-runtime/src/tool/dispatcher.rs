@@ -8,17 +8,7 @@ use crate::identity::{CallId, RunId, UserIdentity};
 use crate::permission::{GrantAuthority, GrantRequest};
 use crate::secrets::{MemorySecretStore, SecretStore};
 use crate::tool::ApprovalProof;
-
-/// Model-visible argument names that carry an identity. Identity comes from
-/// the context, never from the model, so a tool whose schema has one of these
-/// is refused when the dispatcher is built (the `#[tool]` macro refuses plain
-/// parameters with these names at compile time; this catches argument structs
-/// and hand-written tools).
-pub(crate) const IDENTITY_ARGUMENTS: &[&str] = &[
-    "user_id", "userid", "user", "tenant_id", "tenantid", "tenant", "owner_id", "ownerid",
-    "account_id", "accountid", "customer_id", "customerid", "org_id", "orgid",
-    "organization_id", "organisation_id", "principal", "principal_id", "as_user", "on_behalf_of",
-];
+use crate::tool::identity_args::is_identity_argument;
 
 /// Who, where and what a tool call is: everything but the model's arguments.
 #[derive(Clone, Debug)]
@@ -187,7 +177,7 @@ impl DispatcherBuilder {
             }
             if let Some(argument) = schema
                 .property_names()
-                .find(|p| IDENTITY_ARGUMENTS.contains(&p.to_ascii_lowercase().as_str()))
+                .find(|p| is_identity_argument(p))
                 && spec.scope.is_some_and(|s| s != super::Scope::Global)
             {
                 return Err(BuildError::IdentityArgument {
@@ -217,7 +207,7 @@ impl DispatcherBuilder {
 
 struct Registered {
     tool: Arc<dyn DynTool>,
-    schema: ToolSchema,
+    schema: &'static ToolSchema,
 }
 
 /// Runs a model's tool calls (a name and JSON argument text) through the
@@ -275,14 +265,14 @@ impl Dispatcher {
 
     /// The schemas of every tool, sorted by name (what the model is shown).
     pub fn schemas(&self) -> Vec<&ToolSchema> {
-        let mut schemas: Vec<&ToolSchema> = self.tools.values().map(|r| &r.schema).collect();
+        let mut schemas: Vec<&ToolSchema> = self.tools.values().map(|r| r.schema).collect();
         schemas.sort_by_key(|s| s.name);
         schemas
     }
 
     /// The schema of the tool called `name`.
     pub fn schema(&self, name: &str) -> Option<&ToolSchema> {
-        self.tools.get(name).map(|r| &r.schema)
+        self.tools.get(name).map(|r| r.schema)
     }
 
     /// The grant authority calls are minted by.

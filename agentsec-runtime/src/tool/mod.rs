@@ -12,6 +12,7 @@ mod args;
 mod ctx;
 mod dispatcher;
 mod error;
+pub mod identity_args;
 mod schema;
 mod spec;
 mod state;
@@ -68,9 +69,11 @@ pub trait Tool: Sized + Send + Sync + 'static {
     /// What the tool returns on success.
     type Output: Serialize + Send + 'static;
 
-    /// The schema the model sees. The macro caches it in a `static`.
-    fn schema() -> ToolSchema {
-        ToolSchema::of::<Self>()
+    /// The schema the model sees, built once per tool type. The macro
+    /// overrides this with a `static` of the tool's own; the default looks
+    /// the schema up in a process-wide cache keyed by type.
+    fn schema() -> &'static ToolSchema {
+        cached_schema::<Self>()
     }
 
     /// Runs the body with decoded arguments. Called only by [`Tool::invoke`],
@@ -90,9 +93,27 @@ pub trait Tool: Sized + Send + Sync + 'static {
     }
 }
 
+/// The schema of `T` from the process-wide cache (built on first use).
+pub fn cached_schema<T: Tool>() -> &'static ToolSchema {
+    use std::any::TypeId;
+    use std::collections::HashMap;
+    use std::sync::{OnceLock, RwLock};
+    static CACHE: OnceLock<RwLock<HashMap<TypeId, &'static ToolSchema>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let id = TypeId::of::<T>();
+    if let Some(schema) = cache.read().unwrap_or_else(|p| p.into_inner()).get(&id) {
+        return schema;
+    }
+    let mut cache = cache.write().unwrap_or_else(|p| p.into_inner());
+    // Leaked once per tool type: schemas live as long as the program.
+    cache
+        .entry(id)
+        .or_insert_with(|| Box::leak(Box::new(ToolSchema::of::<T>())))
+}
+
 async fn invoke<T: Tool>(
     ctx: &ToolCtx,
-    schema: ToolSchema,
+    schema: &'static ToolSchema,
     raw_args: &str,
     limits: ArgLimits,
 ) -> Result<Value, ToolError> {
@@ -113,7 +134,7 @@ async fn invoke<T: Tool>(
                 reason,
             })?;
     }
-    let args: T::Args = decode_args(&schema, raw_args, limits)?;
+    let args: T::Args = decode_args(schema, raw_args, limits)?;
     let span = tracing::info_span!(
         "tool.call",
         otel.name = %format_args!("execute_tool {}", spec.name),
@@ -140,7 +161,7 @@ pub trait DynTool: Send + Sync + 'static {
     /// The tool's spec.
     fn spec(&self) -> &'static ToolSpec;
     /// The tool's schema.
-    fn schema(&self) -> ToolSchema;
+    fn schema(&self) -> &'static ToolSchema;
     /// Runs the guarded path.
     fn invoke<'a>(
         &'a self,
@@ -171,7 +192,7 @@ impl<T: Tool> DynTool for ErasedTool<T> {
         &T::SPEC
     }
 
-    fn schema(&self) -> ToolSchema {
+    fn schema(&self) -> &'static ToolSchema {
         T::schema()
     }
 
