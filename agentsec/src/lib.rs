@@ -28,20 +28,20 @@
 #![warn(missing_docs)]
 
 pub use agentsec_macros::{irreversible, tool};
-pub use agentsec_runtime::{identity, permission, secrets};
 pub use agentsec_runtime::{ExposeSecret, SecretBox, SecretString};
+pub use agentsec_runtime::{identity, permission, secrets};
 
 pub use agentsec_runtime::tool::{
-    ApprovalProof, ArgLimits, CallContext, Dispatcher, DynTool, Effect, EffectKind, Scope, StateMap,
-    Tool, ToolCtx, ToolError, ToolSchema, ToolSpec,
+    ApprovalProof, ArgLimits, CallContext, Dispatcher, DynTool, Effect, EffectKind, Scope,
+    StateMap, Tool, ToolCtx, ToolError, ToolSchema, ToolSpec,
 };
 
 /// Everything an agent definition needs in scope.
 pub mod prelude {
     pub use crate::identity::{CallId, RunId, UserIdentity};
     pub use crate::{
-        CallContext, Dispatcher, ExposeSecret, SecretString, Tool, ToolCtx, ToolError, irreversible,
-        tool,
+        CallContext, Dispatcher, ExposeSecret, SecretString, Tool, ToolCtx, ToolError,
+        irreversible, tool,
     };
     pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};

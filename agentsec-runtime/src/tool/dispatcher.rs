@@ -3,7 +3,9 @@ use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 
-use super::{ArgLimits, DynTool, ErasedTool, StateMap, Tool, ToolCtx, ToolError, ToolSchema, ToolSpec};
+use super::{
+    ArgLimits, DynTool, ErasedTool, StateMap, Tool, ToolCtx, ToolError, ToolSchema, ToolSpec,
+};
 use crate::identity::{CallId, RunId, UserIdentity};
 use crate::permission::{GrantAuthority, GrantRequest};
 use crate::secrets::{MemorySecretStore, SecretStore};
@@ -59,7 +61,9 @@ pub enum BuildError {
     #[error("two tools are named `{0}`")]
     DuplicateTool(String),
     /// A tool needs state the builder was not given.
-    #[error("tool `{tool}` (declared at {location}) needs state of type `{type_name}`; add it with `.state(...)`")]
+    #[error(
+        "tool `{tool}` (declared at {location}) needs state of type `{type_name}`; add it with `.state(...)`"
+    )]
     MissingState {
         /// The tool.
         tool: String,
@@ -69,7 +73,9 @@ pub enum BuildError {
         type_name: &'static str,
     },
     /// A tool needs a secret the store does not have.
-    #[error("tool `{tool}` needs secret `{secret}`, which the `{store}` secret store does not have")]
+    #[error(
+        "tool `{tool}` needs secret `{secret}`, which the `{store}` secret store does not have"
+    )]
     MissingSecret {
         /// The tool.
         tool: String,
@@ -82,10 +88,14 @@ pub enum BuildError {
     #[error(transparent)]
     Secret(#[from] crate::secrets::SecretError),
     /// A tool's arguments are not a JSON object.
-    #[error("tool `{0}` takes arguments that are not a JSON object; use a struct with named fields")]
+    #[error(
+        "tool `{0}` takes arguments that are not a JSON object; use a struct with named fields"
+    )]
     ArgumentsNotObject(String),
     /// A tool lets the model supply an identity.
-    #[error("tool `{tool}` takes `{argument}` from the model; identity must come from `ctx.user()`, never from the model")]
+    #[error(
+        "tool `{tool}` takes `{argument}` from the model; identity must come from `ctx.user()`, never from the model"
+    )]
     IdentityArgument {
         /// The tool.
         tool: String,
@@ -175,9 +185,7 @@ impl DispatcherBuilder {
             if !schema.is_object() {
                 return Err(BuildError::ArgumentsNotObject(spec.name.into()));
             }
-            if let Some(argument) = schema
-                .property_names()
-                .find(|p| is_identity_argument(p))
+            if let Some(argument) = schema.property_names().find(|p| is_identity_argument(p))
                 && spec.scope.is_some_and(|s| s != super::Scope::Global)
             {
                 return Err(BuildError::IdentityArgument {

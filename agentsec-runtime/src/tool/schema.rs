@@ -15,7 +15,15 @@ use super::{Tool, ToolSpec};
 /// String formats OpenAI's strict mode accepts; every other `format` (such as
 /// schemars' `uint8` or `double`) is dropped, the bounds stay.
 const STRICT_FORMATS: &[&str] = &[
-    "date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid",
+    "date-time",
+    "time",
+    "date",
+    "duration",
+    "email",
+    "hostname",
+    "ipv4",
+    "ipv6",
+    "uuid",
 ];
 
 /// A tool's name, description and strict argument schema.
@@ -59,6 +67,11 @@ impl ToolSchema {
         settings.meta_schema = None;
         let root = settings.into_generator().into_root_schema_for::<A>();
         let mut parameters = serde_json::to_value(root).unwrap_or_else(|_| json!({}));
+        // The tool's description is its doc comment; the argument type's own
+        // doc would only repeat or contradict it.
+        if let Value::Object(root) = &mut parameters {
+            root.remove("description");
+        }
         let optional = optional_properties(&parameters);
         make_strict(&mut parameters);
         Self {
@@ -156,7 +169,10 @@ pub fn make_strict(schema: &mut Value) {
         map.insert("required".into(), Value::Array(names));
         map.insert("additionalProperties".into(), Value::Bool(false));
     } else if map.get("type") == Some(&Value::String("object".into()))
-        && !map.contains_key("additionalProperties")
+        && matches!(
+            map.get("additionalProperties"),
+            None | Some(Value::Bool(false))
+        )
     {
         map.insert("properties".into(), Value::Object(Map::new()));
         map.insert("required".into(), Value::Array(vec![]));

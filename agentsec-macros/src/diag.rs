@@ -1,0 +1,149 @@
+//! Building and collecting compile errors.
+
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
+
+/// Accumulates errors so that every problem of an item is reported at once.
+#[derive(Default)]
+pub struct Errors(Option<syn::Error>);
+
+impl Errors {
+    /// Records `error`.
+    pub fn push(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    /// Records an error at `span` with a message and a `help:` line.
+    pub fn at(
+        &mut self,
+        span: Span,
+        message: impl std::fmt::Display,
+        help: impl std::fmt::Display,
+    ) {
+        self.push(error(span, message, help));
+    }
+
+    /// Records an error spanning `tokens`.
+    pub fn spanned(
+        &mut self,
+        tokens: impl ToTokens,
+        message: impl std::fmt::Display,
+        help: impl std::fmt::Display,
+    ) {
+        self.push(spanned_error(tokens, message, help));
+    }
+
+    /// Whether any error was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// The errors as `compile_error!` invocations.
+    pub fn to_compile_errors(&self) -> TokenStream {
+        self.0
+            .as_ref()
+            .map(syn::Error::to_compile_error)
+            .unwrap_or_default()
+    }
+}
+
+/// The message format every agentsec diagnostic uses: what is wrong, then a
+/// `help:` line saying what to write instead.
+pub fn format_message(message: impl std::fmt::Display, help: impl std::fmt::Display) -> String {
+    format!("{message}\n= help: {help}")
+}
+
+/// An error at `span`.
+pub fn error(
+    span: Span,
+    message: impl std::fmt::Display,
+    help: impl std::fmt::Display,
+) -> syn::Error {
+    syn::Error::new(span, format_message(message, help))
+}
+
+/// An error spanning `tokens`.
+pub fn spanned_error(
+    tokens: impl ToTokens,
+    message: impl std::fmt::Display,
+    help: impl std::fmt::Display,
+) -> syn::Error {
+    syn::Error::new_spanned(tokens, format_message(message, help))
+}
+
+/// The valid key closest to `key`, if close enough to be a typo.
+pub fn did_you_mean<'a>(key: &str, valid: &[&'a str]) -> Option<&'a str> {
+    valid
+        .iter()
+        .map(|v| (edit_distance(key, v), *v))
+        .filter(|(d, v)| *d <= (v.len().max(key.len()) / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, v)| v)
+}
+
+/// The help line for an unknown key.
+pub fn unknown_key_help(key: &str, valid: &[&str]) -> String {
+    match did_you_mean(key, valid) {
+        Some(suggestion) => format!("did you mean `{suggestion}`?"),
+        None => format!("the keys are: {}", valid.join(", ")),
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(row[j + 1])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// The text of the `///` doc comments among `attrs`, lines joined by `\n`
+/// and common indentation removed; `None` when there are none or all blank.
+pub fn doc_text(attrs: &[syn::Attribute]) -> Option<String> {
+    let lines: Vec<String> = attrs
+        .iter()
+        .filter(|a| a.path().is_ident("doc"))
+        .filter_map(|a| match &a.meta {
+            syn::Meta::NameValue(nv) => match &nv.value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) => Some(s.value()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    let indent = lines
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    let text: Vec<&str> = lines
+        .iter()
+        .map(|l| {
+            if l.len() >= indent {
+                &l[indent..]
+            } else {
+                l.trim_start()
+            }
+        })
+        .collect();
+    let text = text.join("\n").trim().to_owned();
+    (!text.is_empty()).then_some(text)
+}

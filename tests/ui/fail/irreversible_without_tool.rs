@@ -1,0 +1,10 @@
+use agentsec::prelude::*;
+
+/// Refund an order.
+#[irreversible(reason = "moves money")]
+async fn refund(order_id: String) -> Result<(), ToolError> {
+    let _ = order_id;
+    Ok(())
+}
+
+fn main() {}
