@@ -6,6 +6,7 @@
 //! item is still emitted, together with a placeholder of every type users
 //! refer to, so the user sees the precise errors instead of a cascade.
 
+mod agent;
 mod credentials;
 mod diag;
 mod irreversible;
@@ -19,6 +20,15 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn tool(args: TokenStream, item: TokenStream) -> TokenStream {
     tool::expand(args.into(), item.into()).into()
+}
+
+/// Declares an agent: its prompt, tools, limits and budget, checked at
+/// compile time.
+///
+/// See the `agentsec` crate and the guide for the keys and the rules.
+#[proc_macro_attribute]
+pub fn agent(args: TokenStream, item: TokenStream) -> TokenStream {
+    agent::expand(args.into(), item.into()).into()
 }
 
 /// Marks a tool whose effect cannot be undone: every call waits for a human

@@ -16,6 +16,8 @@
 //! Most applications use the `agentsec` facade crate instead of this one.
 #![warn(missing_docs)]
 
+pub mod budget;
+pub mod engine;
 pub mod identity;
 pub mod permission;
 pub mod secrets;

@@ -27,9 +27,9 @@
 //! [`agentsec_runtime`] and `agentsec-macros`.
 #![warn(missing_docs)]
 
-pub use agentsec_macros::{irreversible, tool};
+pub use agentsec_macros::{agent, irreversible, tool};
 pub use agentsec_runtime::{ExposeSecret, SecretBox, SecretString};
-pub use agentsec_runtime::{identity, permission, secrets};
+pub use agentsec_runtime::{budget, engine, identity, permission, secrets};
 
 pub use agentsec_runtime::tool::{
     ApprovalProof, ArgLimits, CallContext, Dispatcher, DynTool, Effect, EffectKind, Scope,
@@ -38,9 +38,10 @@ pub use agentsec_runtime::tool::{
 
 /// Everything an agent definition needs in scope.
 pub mod prelude {
+    pub use crate::engine::{Agent, AgentCall};
     pub use crate::identity::{CallId, RunId, UserIdentity};
     pub use crate::{
-        CallContext, Dispatcher, ExposeSecret, SecretString, Tool, ToolCtx, ToolError,
+        CallContext, Dispatcher, ExposeSecret, SecretString, Tool, ToolCtx, ToolError, agent,
         irreversible, tool,
     };
     pub use schemars::JsonSchema;

@@ -13,6 +13,18 @@ pub fn type_ident(def: &ToolDef) -> syn::Ident {
     format_ident!("{}", name, span = def.func.sig.ident.span())
 }
 
+/// The path of the tool type generated for the function at `path`:
+/// `shop::list_orders` → `shop::ListOrders`.
+pub fn spec_path_type(path: &syn::Path) -> syn::Path {
+    let mut path = path.clone();
+    if let Some(last) = path.segments.last_mut() {
+        let name = last.ident.to_string();
+        let name = name.trim_start_matches("r#").to_upper_camel_case();
+        last.ident = syn::Ident::new(&name, last.ident.span());
+    }
+    path
+}
+
 pub fn expand(def: &ToolDef) -> TokenStream {
     let func = &def.func;
     let vis = &func.vis;

@@ -8,7 +8,8 @@ mod fallback;
 mod valid;
 
 pub use ast::is_attr;
-pub use attr::parse_irreversible_args;
+pub use attr::{is_valid_tool_name as is_valid_name, parse_irreversible_args};
+pub use expand::spec_path_type as tool_type_path;
 
 use proc_macro2::TokenStream;
 

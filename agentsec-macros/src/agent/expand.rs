@@ -1,0 +1,246 @@
+//! Code generation for an agent.
+
+use heck::ToSnakeCase;
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use super::AgentDef;
+use super::valid::path_text;
+use crate::diag::Errors;
+use crate::tool::tool_type_path;
+
+fn agent_name(def: &AgentDef) -> String {
+    def.attr
+        .name
+        .as_ref()
+        .map(|n| n.value())
+        .unwrap_or_else(|| def.item.ident.to_string().to_snake_case())
+}
+
+fn option<T: quote::ToTokens>(value: Option<T>) -> TokenStream {
+    match value {
+        Some(v) => quote!(::core::option::Option::Some(#v)),
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+pub fn expand(def: &AgentDef) -> TokenStream {
+    let item = &def.item;
+    let ident = &item.ident;
+    let vis = &item.vis;
+    let attr = &def.attr;
+    let name = agent_name(def);
+    let prompt = def.prompt.as_ref().expect("checked: the prompt loaded");
+    let prompt_expr = match &prompt.file {
+        // `include_str!` makes the crate depend on the file: editing the
+        // prompt rebuilds the agent and so its prompt version.
+        Some((_, path)) => quote!(::core::include_str!(#path)),
+        None => {
+            let text = &prompt.text;
+            quote!(#text)
+        }
+    };
+    let prompt_file = option(prompt.file.as_ref().map(|(lit, _)| lit));
+    let version = &prompt.version;
+    let max_iterations = attr.max_iterations.map(|(n, _)| n).unwrap_or(1);
+    let budget = attr.budget.as_ref().expect("checked: a budget is declared");
+    let tokens = option(budget.tokens);
+    let tool_calls = option(budget.tool_calls);
+    let usd = option(budget.usd);
+    let model = option(attr.model.as_ref());
+    let untrusted_input = attr.untrusted_input;
+
+    let tool_types: Vec<syn::Path> = attr.tools.iter().map(tool_type_path).collect();
+    let specs: Vec<TokenStream> = tool_types
+        .iter()
+        .map(|ty| quote_spanned!(ty.span()=> <#ty as ::agentsec::Tool>::SPEC))
+        .collect();
+    let assertions = assertions(def, &name, &tool_types, &specs);
+    let call_ident = format_ident!("{}Call", ident);
+    let call_doc =
+        format!("A typed call of one of the `{name}` agent's tools, as proposed by the model.");
+    let variants: Vec<syn::Ident> = tool_types
+        .iter()
+        .map(|ty| {
+            ty.segments
+                .last()
+                .expect("a path has a segment")
+                .ident
+                .clone()
+        })
+        .collect();
+
+    quote! {
+        #item
+
+        impl ::agentsec::engine::Agent for #ident {
+            const SPEC: ::agentsec::engine::AgentSpec = ::agentsec::engine::AgentSpec {
+                name: #name,
+                prompt: #prompt_expr,
+                prompt_version: #version,
+                prompt_file: #prompt_file,
+                tools: &[#(#specs),*],
+                max_iterations: #max_iterations,
+                budget: ::agentsec::budget::BudgetSpec { tokens: #tokens, tool_calls: #tool_calls, usd: #usd },
+                model: #model,
+                untrusted_input: #untrusted_input,
+            };
+            type Call = #call_ident;
+
+            fn register_tools(builder: ::agentsec::tool_api::DispatcherBuilder) -> ::agentsec::tool_api::DispatcherBuilder {
+                builder #(.tool::<#tool_types>())*
+            }
+        }
+
+        #assertions
+
+        #[doc = #call_doc]
+        #[allow(clippy::large_enum_variant)]
+        #vis enum #call_ident {
+            #(
+                #[allow(missing_docs)]
+                #variants(::agentsec::engine::TypedCall<<#tool_types as ::agentsec::Tool>::Args>),
+            )*
+        }
+
+        impl ::agentsec::engine::AgentCall for #call_ident {
+            fn decode(tool: &str, raw: &str) -> ::core::result::Result<Self, ::agentsec::ToolError> {
+                #(
+                    if tool == <#tool_types as ::agentsec::Tool>::SPEC.name {
+                        return ::agentsec::engine::TypedCall::decode::<#tool_types>(raw).map(Self::#variants);
+                    }
+                )*
+                ::core::result::Result::Err(::agentsec::ToolError::UnknownTool {
+                    name: tool.into(),
+                    suggestion: ::core::option::Option::None,
+                })
+            }
+
+            fn tool_name(&self) -> &'static str {
+                match *self {
+                    #(Self::#variants(_) => <#tool_types as ::agentsec::Tool>::SPEC.name,)*
+                }
+            }
+
+            fn raw_arguments(&self) -> &str {
+                match *self {
+                    #(Self::#variants(ref call) => &call.raw,)*
+                }
+            }
+        }
+
+        impl ::agentsec::__private::serde::Serialize for #call_ident {
+            fn serialize<S: ::agentsec::__private::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+                ::agentsec::engine::StoredCall::of(self).serialize(serializer)
+            }
+        }
+
+        impl<'de> ::agentsec::__private::serde::Deserialize<'de> for #call_ident {
+            fn deserialize<D: ::agentsec::__private::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
+                ::agentsec::engine::StoredCall::deserialize(deserializer)?
+                    .decode::<Self>()
+                    .map_err(<D::Error as ::agentsec::__private::serde::de::Error>::custom)
+            }
+        }
+    }
+}
+
+/// The rules that need the tools' specs, as `const` assertions spanned on
+/// each tool's name in `tools(...)`: rustc reports "evaluation panicked:
+/// <message>" there. They also hold for tools implemented by hand.
+fn assertions(
+    def: &AgentDef,
+    agent: &str,
+    tools: &[syn::Path],
+    specs: &[TokenStream],
+) -> TokenStream {
+    let names: Vec<String> = def.attr.tools.iter().map(path_text).collect();
+    let mut out = TokenStream::new();
+    for (i, (tool, spec)) in tools.iter().zip(specs).enumerate() {
+        let name = &names[i];
+        let others: Vec<&String> = names.iter().filter(|n| *n != name).collect();
+        let others = others
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let trifecta = format!(
+            "agent `{agent}` has the lethal trifecta: tool `{name}` sends data outside (egress) without \
+             #[irreversible], while the agent's other tools ({others}) read private data and take in untrusted \
+             content, so injected text could exfiltrate the user's data.\n= help: mark `{name}` \
+             #[irreversible(reason = \"...\")] so a person approves every send, or split the agent so no agent \
+             has all three"
+        );
+        out.extend(quote_spanned! {tool.span()=>
+            const _: () = ::core::assert!(
+                !(#spec.has_egress()
+                    && !#spec.is_irreversible()
+                    && ::agentsec::engine::reads_private_and_untrusted(&[#(#specs),*])),
+                #trifecta
+            );
+        });
+        for (j, (earlier, earlier_spec)) in specs
+            .iter()
+            .enumerate()
+            .take(i)
+            .map(|(j, s)| (&names[j], s))
+            .enumerate()
+        {
+            let _ = j;
+            let message = format!(
+                "agent `{agent}`: tools `{earlier}` and `{name}` have the same tool name, so the model could not \
+                 tell them apart\n= help: give one of them another name with `#[tool(name = \"...\")]`"
+            );
+            out.extend(quote_spanned! {tool.span()=>
+                const _: () = ::core::assert!(!#spec.same_name(&#earlier_spec), #message);
+            });
+        }
+    }
+    out
+}
+
+/// What an agent with errors expands to: the errors, the struct, and
+/// placeholders of the types users refer to.
+pub fn fallback(def: &AgentDef, errors: &Errors) -> TokenStream {
+    let errors = errors.to_compile_errors();
+    let item = &def.item;
+    let ident = &item.ident;
+    let vis = &item.vis;
+    let name = agent_name(def);
+    let call_ident = format_ident!("{}Call", ident);
+    quote! {
+        #errors
+        #item
+
+        impl ::agentsec::engine::Agent for #ident {
+            const SPEC: ::agentsec::engine::AgentSpec = ::agentsec::engine::AgentSpec {
+                name: #name,
+                prompt: "",
+                prompt_version: "",
+                prompt_file: ::core::option::Option::None,
+                tools: &[],
+                max_iterations: 1,
+                budget: ::agentsec::budget::BudgetSpec::UNLIMITED,
+                model: ::core::option::Option::None,
+                untrusted_input: false,
+            };
+            type Call = #call_ident;
+
+            fn register_tools(builder: ::agentsec::tool_api::DispatcherBuilder) -> ::agentsec::tool_api::DispatcherBuilder {
+                builder
+            }
+        }
+
+        #[doc(hidden)]
+        #vis enum #call_ident {}
+
+        impl ::agentsec::engine::AgentCall for #call_ident {
+            fn decode(tool: &str, _: &str) -> ::core::result::Result<Self, ::agentsec::ToolError> {
+                ::core::result::Result::Err(::agentsec::ToolError::UnknownTool { name: tool.into(), suggestion: ::core::option::Option::None })
+            }
+            fn tool_name(&self) -> &'static str { match *self {} }
+            fn raw_arguments(&self) -> &str { match *self {} }
+        }
+    }
+}
