@@ -36,7 +36,7 @@ impl Default for ArgLimits {
 ///
 /// ```
 /// use agentsec_runtime::tool::{decode_args, ArgLimits, ToolSchema};
-/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 /// struct Args { limit: u8 }
 /// let schema = ToolSchema::for_args::<Args>("list_orders", "List orders.");
 /// let ok: Args = decode_args(&schema, r#"{"limit": 5}"#, ArgLimits::default()).unwrap();
