@@ -167,7 +167,7 @@ fn optional_values_are_nullable_and_required() {
         json!(["string", "null"])
     );
     let address = &params["properties"]["address"];
-    let variants = address["anyOf"].as_array().or_else(|| None);
+    let variants = address["anyOf"].as_array();
     let nullable = match variants {
         Some(vs) => vs.iter().any(|v| v["type"] == "null"),
         None => address["type"]

@@ -4,9 +4,9 @@
 //!
 //! Run it with `cargo run -p examples --example tool_calls`.
 
+use agentsec::ApprovalProof;
 use agentsec::prelude::*;
 use agentsec::secrets::MemorySecretStore;
-use agentsec::ApprovalProof;
 use std::sync::Mutex;
 
 /// The shop the tools work on.
@@ -56,7 +56,10 @@ async fn refund_order(
     // A real tool would call the payment provider with `key` here.
     let _ = key.expose_secret();
     shop.refunds.lock().unwrap().push(order_id.clone());
-    Ok(format!("refunded {amount_cents} cents on {order_id} for {}", ctx.user().id))
+    Ok(format!(
+        "refunded {amount_cents} cents on {order_id} for {}",
+        ctx.user().id
+    ))
 }
 
 fn show(label: &str, result: Result<serde_json::Value, ToolError>) {
@@ -86,16 +89,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let run = RunId::new();
     let call = |step| CallContext::new(run, step, "support", alice.clone());
 
-    show("list_orders {limit: 2}", dispatcher.dispatch(&call(1), "list_orders", r#"{"limit": 2}"#).await);
+    show(
+        "list_orders {limit: 2}",
+        dispatcher
+            .dispatch(&call(1), "list_orders", r#"{"limit": 2}"#)
+            .await,
+    );
     show(
         "list_orders with a string limit",
-        dispatcher.dispatch(&call(2), "list_orders", r#"{"limit": "two"}"#).await,
+        dispatcher
+            .dispatch(&call(2), "list_orders", r#"{"limit": "two"}"#)
+            .await,
     );
     show(
         "list_orders naming another user",
-        dispatcher.dispatch(&call(3), "list_orders", r#"{"limit": 2, "user_id": "bob"}"#).await,
+        dispatcher
+            .dispatch(&call(3), "list_orders", r#"{"limit": 2, "user_id": "bob"}"#)
+            .await,
     );
-    show("an unknown tool", dispatcher.dispatch(&call(4), "list_order", "{}").await);
+    show(
+        "an unknown tool",
+        dispatcher.dispatch(&call(4), "list_order", "{}").await,
+    );
 
     let refund = r#"{"order_id": "ord_1", "amount_cents": 1000}"#;
     let pending = call(5);
@@ -107,7 +122,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     show(
         "refund_order approved by bob@support",
         dispatcher
-            .dispatch(&pending.clone().with_approval(approval), "refund_order", refund)
+            .dispatch(
+                &pending.clone().with_approval(approval),
+                "refund_order",
+                refund,
+            )
             .await,
     );
     Ok(())

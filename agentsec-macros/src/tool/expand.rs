@@ -122,6 +122,9 @@ pub fn expand(def: &ToolDef) -> TokenStream {
                 SCHEMA.get_or_init(::agentsec::ToolSchema::of::<Self>)
             }
 
+            // The body's error type is converted into `ToolError`; when it
+            // already is one, the conversion is the identity.
+            #[allow(clippy::useless_conversion)]
             fn execute(
                 ctx: &::agentsec::ToolCtx,
                 args: Self::Args,

@@ -375,7 +375,7 @@ impl Dispatcher {
 
 /// The candidate closest to `name` by edit distance, if it is close enough
 /// to be a plausible typo.
-pub(crate) fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<String> {
+pub(crate) fn closest(name: &str, candidates: &[&str]) -> Option<String> {
     candidates
         .iter()
         .map(|c| (edit_distance(name, c), *c))
