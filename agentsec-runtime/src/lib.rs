@@ -12,11 +12,14 @@
 //!   and verified at the point of execution.
 //! - [`identity`]: users, run ids and call ids.
 //! - [`secrets`]: the secret store tools receive `#[secret]` values from.
+//! - [`model`]: the model providers (OpenAI-compatible, Anthropic) and a
+//!   scripted model for tests.
 //!
 //! Most applications use the `agentsec` facade crate instead of this one.
 #![warn(missing_docs)]
 
 pub mod identity;
+pub mod model;
 pub mod permission;
 pub mod secrets;
 pub mod tool;
