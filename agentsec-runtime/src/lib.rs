@@ -12,6 +12,8 @@
 //!   and verified at the point of execution.
 //! - [`identity`]: users, run ids and call ids.
 //! - [`secrets`]: the secret store tools receive `#[secret]` values from.
+//! - [`model`]: the model providers (OpenAI-compatible, Anthropic) and a
+//!   scripted model for tests.
 //!
 //! Most applications use the `agentsec` facade crate instead of this one.
 #![warn(missing_docs)]
@@ -19,6 +21,7 @@
 pub mod budget;
 pub mod engine;
 pub mod identity;
+pub mod model;
 pub mod permission;
 pub mod secrets;
 pub mod tool;
