@@ -311,6 +311,17 @@ async fn a_key_of_another_environment_is_refused_and_the_error_says_so() {
     assert!(err.to_string().contains("staging"), "{err}");
     assert!(err.to_string().contains("production"), "{err}");
 
+    // With separate stores (the usual set-up) the key is refused by its
+    // label alone, before any lookup.
+    let own_store = service(Arc::new(MemoryKeyStore::new()), Environment::Production);
+    assert_eq!(
+        own_store.authenticate(key, None, t0()).await,
+        Err(KeyError::WrongEnvironment {
+            key: Environment::Staging,
+            runtime: Environment::Production
+        })
+    );
+
     // Relabelling the key as a production key does not help: the stored
     // record, not the prefix, decides.
     let relabelled = key.replacen("ask_staging_", "ask_prod_", 1);

@@ -115,11 +115,15 @@ fn user_scoped_tools_act_on_the_calling_user_only() {
 
 #[test]
 fn too_deeply_nested_arguments_are_refused_not_half_checked() {
-    let mut args = json!({ "user_id": "bob" });
+    let mut args = json!({ "limit": 1 });
     for _ in 0..40 {
         args = json!({ "inner": args });
     }
-    assert!(decide(&DefaultPolicy::new(), &alice(), None, &LIST_ORDERS, args).is_deny());
+    let decision = decide(&DefaultPolicy::new(), &alice(), None, &LIST_ORDERS, args);
+    assert_eq!(
+        decision,
+        Decision::deny("the arguments are nested too deeply")
+    );
 }
 
 #[test]
@@ -221,6 +225,12 @@ fn an_agent_narrowed_by_the_application_stays_inside_its_permissions() {
     let refused = decide(&policy, &alice(), Some(&read_only), &REFUND, json!({}));
     assert!(refused.is_deny());
     assert!(refused.reason().unwrap().contains("write:payments"));
+
+    // Effects allowed, tool not listed: still denied.
+    let listed =
+        AgentPermissions::new(EffectSet::parse(["read:*"]).unwrap()).with_tools(["list_orders"]);
+    assert!(decide(&policy, &alice(), Some(&listed), &LIST_ORDERS, json!({})).is_allow());
+    assert!(decide(&policy, &alice(), Some(&listed), &TEAM_TICKETS, json!({})).is_deny());
 
     let only_list = AgentPermissions::from_specs(&[&LIST_ORDERS]);
     assert!(decide(&policy, &alice(), Some(&only_list), &LIST_ORDERS, json!({})).is_allow());

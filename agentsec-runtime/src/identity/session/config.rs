@@ -253,16 +253,15 @@ impl JwtAuthenticatorBuilder {
         }
 
         let mut validation = Validation::new(self.algorithm.jsonwebtoken());
-        // Presence, types and times are checked by the authenticator itself,
-        // with its own clock and precise errors; the decoder checks signature,
-        // algorithm, and `iss`/`aud` as a second line.
+        // The decoder checks the algorithm and the signature only. Presence,
+        // types, times, issuer and audience are checked in one place by the
+        // authenticator (with its own clock and precise errors), so each
+        // check has exactly one implementation and one test.
         validation.required_spec_claims.clear();
         validation.validate_exp = false;
         validation.validate_nbf = false;
-        validation.validate_aud = true;
+        validation.validate_aud = false;
         validation.leeway = 0;
-        validation.set_issuer(&self.issuers);
-        validation.set_audience(&self.audiences);
 
         Ok(JwtAuthenticator {
             algorithm: self.algorithm,
