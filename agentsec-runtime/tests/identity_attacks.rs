@@ -542,3 +542,48 @@ fn debug_output_holds_no_key_material() {
     assert!(!debug.contains("0123456789abcdef"), "{debug}");
     assert!(debug.contains("Hs256"));
 }
+
+#[test]
+fn jwks_keys_work_for_es256_and_eddsa() {
+    let cases = [
+        (
+            JwtAlgorithm::Es256,
+            Algorithm::ES256,
+            EncodingKey::from_ec_pem(EC_PRIVATE).unwrap(),
+        ),
+        (
+            JwtAlgorithm::EdDsa,
+            Algorithm::EdDSA,
+            EncodingKey::from_ed_pem(ED_PRIVATE).unwrap(),
+        ),
+    ];
+    for (pinned, alg, key) in cases {
+        let mut jwk = Jwk::from_encoding_key(&key, alg).unwrap();
+        jwk.common.key_id = Some("current".into());
+        let mut rsa = Jwk::from_encoding_key(&rsa_key(), Algorithm::RS256).unwrap();
+        rsa.common.key_id = Some("rsa".into());
+        let set = serde_json::to_string(&JwkSet {
+            keys: vec![rsa, jwk],
+        })
+        .unwrap();
+        let auth = JwtAuthenticator::builder(pinned)
+            .issuer(ISSUER)
+            .audience(AUDIENCE)
+            .jwks_json(&set)
+            .build()
+            .unwrap();
+        let token = sign(alg, &key, Some("current"), &claims());
+        assert_eq!(auth.authenticate_at(&token, now()).unwrap().id, "alice");
+        // The RSA key in the same document is not usable for this algorithm.
+        let rs = sign(Algorithm::RS256, &rsa_key(), Some("rsa"), &claims());
+        assert!(matches!(
+            auth.authenticate_at(&rs, now()),
+            Err(AuthError::AlgorithmNotAllowed { .. })
+        ));
+        let forged = sign(alg, &key, Some("rsa"), &claims());
+        assert_eq!(
+            auth.authenticate_at(&forged, now()),
+            Err(AuthError::UnknownKey { kid: "rsa".into() })
+        );
+    }
+}

@@ -15,6 +15,9 @@ pub mod session;
 mod user;
 
 pub use ids::{CallId, RunId};
-pub use keys::{AgentKeys, AgentPrincipal, Environment, KeyError, KeyStore, MemoryKeyStore};
+pub use keys::{
+    AgentKeys, AgentPrincipal, Environment, IssuedKey, KeyError, KeyOptions, KeyStore,
+    KeyStoreError, MemoryKeyStore,
+};
 pub use session::{AuthError, JwtAlgorithm, JwtAuthenticator, JwtAuthenticatorBuilder};
 pub use user::UserIdentity;

@@ -10,15 +10,14 @@
 mod environment;
 mod error;
 mod format;
+mod options;
 mod record;
 mod service;
 mod store;
 
 pub use environment::Environment;
 pub use error::{KeyError, KeyStoreError};
+pub use options::{AgentPrincipal, IssuedKey, KeyOptions};
 pub use record::{AgentKeyInfo, AgentKeyRecord, KeyStatus};
-pub use service::{
-    AgentKeys, AgentPrincipal, DEFAULT_ROTATION_OVERLAP, IssuedKey, KeyOptions,
-    MAX_ROTATION_OVERLAP,
-};
+pub use service::{AgentKeys, DEFAULT_ROTATION_OVERLAP, MAX_ROTATION_OVERLAP};
 pub use store::{KeyFuture, KeyStore, MemoryKeyStore};
