@@ -270,6 +270,13 @@ impl GrantAuthority {
         if token.is_empty() {
             return Err(GrantError::Missing);
         }
+        // Read the header first so `alg: none` (which the decoder only
+        // reports as bad JSON) and other algorithms get their own error.
+        let header =
+            crate::identity::session::header::peek_header(token).map_err(GrantError::Malformed)?;
+        if header.alg != "HS256" {
+            return Err(GrantError::WrongAlgorithm);
+        }
         let claims = jsonwebtoken::decode::<GrantClaims>(token, &self.decoding, &self.validation)
             .map_err(|e| map_jwt_error(e.kind()))?
             .claims;

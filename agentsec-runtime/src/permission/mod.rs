@@ -1,5 +1,11 @@
-//! What an agent may do: the short-lived scoped grant minted for every tool
-//! call and verified by the generated code at the point of execution.
+//! What an agent may do: the policy that decides each tool call, and the
+//! short-lived scoped grant minted for an allowed call and verified by the
+//! generated code at the point of execution.
+//!
+//! A [`Policy`] sees the user, the agent, the tool's spec and the model's
+//! arguments and answers allow, deny (with a reason the model may see) or
+//! require approval. [`DefaultPolicy`] ensures an agent never exceeds the user
+//! it acts for.
 //!
 //! A grant is a JWT (HS256, key held by the runtime) naming the user, tenant,
 //! agent, run, call, tool, effects and scope of exactly one call, valid for at
@@ -7,7 +13,12 @@
 //! calling a tool, the call runs only under a grant the runtime minted for it.
 
 mod grant;
+pub mod policy;
 
 pub use grant::{
     Grant, GrantAuthority, GrantClaims, GrantError, GrantExpectation, GrantRequest, MAX_GRANT_TTL,
+};
+pub use policy::{
+    AgentPermissions, Decision, DefaultPolicy, EffectSet, Policy, PolicyError, PolicyRequest,
+    PolicySet, RolePolicy, RoleRules,
 };
