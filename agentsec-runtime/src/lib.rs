@@ -25,5 +25,6 @@ pub mod model;
 pub mod permission;
 pub mod secrets;
 pub mod tool;
+pub mod trace;
 
 pub use secrecy::{ExposeSecret, SecretBox, SecretString};

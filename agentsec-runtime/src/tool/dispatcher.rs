@@ -293,6 +293,22 @@ impl Dispatcher {
         &self.secrets
     }
 
+    /// Checks that the tool exists and `raw_args` decode into its arguments,
+    /// without running it.
+    pub fn validate(&self, name: &str, raw_args: &str) -> Result<(), ToolError> {
+        self.lookup(name)?.tool.validate(raw_args, self.limits)
+    }
+
+    /// The number of registered tools.
+    pub fn len(&self) -> usize {
+        self.tools.len()
+    }
+
+    /// Whether no tool is registered.
+    pub fn is_empty(&self) -> bool {
+        self.tools.is_empty()
+    }
+
     /// Runs the model's call of `name` with `raw_args` under a freshly
     /// minted grant for exactly this call.
     pub async fn dispatch(

@@ -162,6 +162,10 @@ pub trait DynTool: Send + Sync + 'static {
     fn spec(&self) -> &'static ToolSpec;
     /// The tool's schema.
     fn schema(&self) -> &'static ToolSchema;
+    /// Checks that `raw_args` decode into the tool's arguments, without
+    /// running anything (so a call is validated before a person is asked to
+    /// approve it).
+    fn validate(&self, raw_args: &str, limits: ArgLimits) -> Result<(), ToolError>;
     /// Runs the guarded path.
     fn invoke<'a>(
         &'a self,
@@ -194,6 +198,10 @@ impl<T: Tool> DynTool for ErasedTool<T> {
 
     fn schema(&self) -> &'static ToolSchema {
         T::schema()
+    }
+
+    fn validate(&self, raw_args: &str, limits: ArgLimits) -> Result<(), ToolError> {
+        decode_args::<T::Args>(T::schema(), raw_args, limits).map(drop)
     }
 
     fn invoke<'a>(

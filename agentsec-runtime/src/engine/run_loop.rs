@@ -1,0 +1,288 @@
+//! One step of a run at a time; the caller saves the state after each.
+
+use serde_json::Value;
+use tracing::Instrument;
+
+use super::{Agent, AgentRuntime, CallStatus, HaltReason, PendingCall, Phase, RunState};
+use crate::budget::{BudgetMeter, BudgetOutcome};
+use crate::model::{Message, ModelRequest, ModelToolCall};
+use crate::permission::{Decision, PolicyRequest};
+use crate::tool::{CallContext, ToolError};
+use crate::trace::SecurityEvent;
+
+/// The message that carries a call's result (or error) back to the model.
+pub(super) fn tool_message(call: &PendingCall, content: String, is_error: bool) -> Message {
+    let model_call = ModelToolCall::new(&call.model_call_id, &call.tool, &call.arguments);
+    if is_error {
+        Message::tool_error(&model_call, content)
+    } else {
+        Message::tool_result(&model_call, content)
+    }
+}
+
+impl<A: Agent> AgentRuntime<A> {
+    /// Advances `state` by one transition. Never fails: whatever goes wrong
+    /// becomes part of the run (a tool error for the model, a halt, a failure).
+    pub(super) async fn step(&self, state: &mut RunState) {
+        let span = tracing::info_span!("agent.step", step = state.step + 1, phase = state.phase.name());
+        async {
+            match state.phase {
+                Phase::Received => state.phase = Phase::AwaitingModel,
+                Phase::AwaitingModel => self.model_turn(state).await,
+                Phase::ToolCallsProposed => self.next_call(state).await,
+                Phase::AwaitingApproval
+                | Phase::Completed { .. }
+                | Phase::Halted { .. }
+                | Phase::Failed { .. } => {}
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    fn halt(&self, state: &mut RunState, reason: HaltReason) {
+        let words = match &reason {
+            HaltReason::MaxIterations { limit } => format!("max_iterations ({limit}) reached"),
+            HaltReason::Budget { cap, spent, limit } => {
+                format!("budget cap `{cap}` reached ({spent} of {limit})")
+            }
+            HaltReason::Policy { reason } => reason.clone(),
+        };
+        self.events.publish(SecurityEvent::RunHalted {
+            run_id: state.run_id,
+            agent: state.agent.clone(),
+            reason: words,
+        });
+        state.phase = Phase::Halted { reason };
+    }
+
+    async fn model_turn(&self, state: &mut RunState) {
+        let spec = &A::SPEC;
+        if state.iterations >= spec.max_iterations {
+            return self.halt(
+                state,
+                HaltReason::MaxIterations {
+                    limit: spec.max_iterations,
+                },
+            );
+        }
+        let meter = BudgetMeter::new(spec.budget);
+        if let BudgetOutcome::Exceeded { cap, spent, limit } = meter.before_model_call(&state.spend) {
+            return self.halt(state, budget_halt(cap, spent, limit));
+        }
+        state.step += 1;
+        let mut request = ModelRequest::new(spec.prompt, state.messages.clone())
+            .with_tools(self.dispatcher.schemas().into_iter().cloned().collect());
+        if let Some(model) = spec.model {
+            request = request.with_model(model);
+        }
+        let span = tracing::info_span!(
+            "model.call",
+            gen_ai.operation.name = "chat",
+            gen_ai.system = self.model.name(),
+            gen_ai.request.model = spec.model.unwrap_or(""),
+            gen_ai.usage.input_tokens = tracing::field::Empty,
+            gen_ai.usage.output_tokens = tracing::field::Empty,
+            step = state.step,
+        );
+        let response = match self.model.complete(&request).instrument(span.clone()).await {
+            Ok(response) => response,
+            Err(error) => {
+                state.phase = Phase::Failed {
+                    error: format!("the model provider failed: {error}"),
+                };
+                return;
+            }
+        };
+        span.record("gen_ai.usage.input_tokens", response.usage.input_tokens);
+        span.record("gen_ai.usage.output_tokens", response.usage.output_tokens);
+
+        let before = state.spend;
+        state.spend.input_tokens += response.usage.input_tokens;
+        state.spend.output_tokens += response.usage.output_tokens;
+        state.spend.model_calls += 1;
+        let model_name = spec.model.unwrap_or(response.model.as_str());
+        if let Some(cost) = self.prices.cost(model_name, response.usage) {
+            state.spend.usd += cost;
+        }
+        state.iterations += 1;
+        self.warn_budget(state, &meter, &before);
+        state.messages.push(response.to_message());
+        if let BudgetOutcome::Exceeded { cap, spent, limit } = meter.after_model_call(&state.spend) {
+            return self.halt(state, budget_halt(cap, spent, limit));
+        }
+        if response.tool_calls.is_empty() {
+            state.phase = Phase::Completed {
+                answer: response.content.unwrap_or_default(),
+            };
+            return;
+        }
+        state.pending = response
+            .tool_calls
+            .into_iter()
+            .map(|call| PendingCall {
+                call_id: crate::identity::CallId::new(),
+                model_call_id: call.id,
+                tool: call.name,
+                arguments: call.arguments,
+                step: 0,
+                status: CallStatus::Proposed,
+            })
+            .collect();
+        state.phase = Phase::ToolCallsProposed;
+    }
+
+    fn warn_budget(&self, state: &RunState, meter: &BudgetMeter, before: &crate::budget::Spend) {
+        for warning in meter.new_warnings(before, &state.spend) {
+            self.events.publish(SecurityEvent::BudgetWarning {
+                run_id: state.run_id,
+                agent: state.agent.clone(),
+                cap: warning.cap,
+                spent: warning.spent,
+                limit: warning.limit,
+            });
+        }
+    }
+
+    /// Decides or runs the next open call of the turn.
+    async fn next_call(&self, state: &mut RunState) {
+        let Some(index) = state
+            .pending
+            .iter()
+            .position(|c| matches!(c.status, CallStatus::Proposed | CallStatus::Approved { .. }))
+        else {
+            state.phase = if state.awaiting_approval().next().is_some() {
+                Phase::AwaitingApproval
+            } else {
+                state.pending.clear();
+                Phase::AwaitingModel
+            };
+            return;
+        };
+        let meter = BudgetMeter::new(A::SPEC.budget);
+        if let BudgetOutcome::Exceeded { cap, spent, limit } = meter.before_tool_call(&state.spend) {
+            return self.halt(state, budget_halt(cap, spent, limit));
+        }
+        if state.pending[index].step == 0 {
+            state.step += 1;
+            state.pending[index].step = state.step;
+        }
+        match state.pending[index].status.clone() {
+            CallStatus::Proposed => self.decide(state, index).await,
+            CallStatus::Approved { proof } => self.execute(state, index, Some(proof)).await,
+            _ => {}
+        }
+    }
+
+    async fn decide(&self, state: &mut RunState, index: usize) {
+        let call = &state.pending[index];
+        if let Err(error) = self.dispatcher.validate(&call.tool, &call.arguments) {
+            return self.refuse(state, index, error);
+        }
+        let spec = self
+            .dispatcher
+            .spec(&call.tool)
+            .expect("validate found the tool");
+        let arguments: Value = serde_json::from_str(&call.arguments).unwrap_or(Value::Null);
+        let decision = self.policy.decide(&PolicyRequest {
+            user: &state.user,
+            agent: A::SPEC.name,
+            agent_permissions: Some(&self.permissions),
+            tool: spec,
+            arguments: &arguments,
+        });
+        let approval_reason = match decision {
+            Decision::Deny { reason } => {
+                self.events.publish(SecurityEvent::PermissionDenied {
+                    run_id: state.run_id,
+                    agent: state.agent.clone(),
+                    user: state.user.id.clone(),
+                    tool: call.tool.clone(),
+                    call_id: call.call_id,
+                    reason: reason.clone(),
+                });
+                let message = tool_message(call, format!("denied by policy: {reason}"), true);
+                state.messages.push(message);
+                state.pending[index].status = CallStatus::Denied { reason };
+                return;
+            }
+            Decision::RequireApproval { reason } => Some(reason),
+            Decision::Allow if spec.is_irreversible() => Some(
+                spec.irreversible
+                    .and_then(|i| i.reason)
+                    .unwrap_or("the tool is irreversible")
+                    .to_owned(),
+            ),
+            Decision::Allow => None,
+        };
+        match approval_reason {
+            Some(reason) => {
+                self.events.publish(SecurityEvent::ApprovalRequested {
+                    run_id: state.run_id,
+                    agent: state.agent.clone(),
+                    user: state.user.id.clone(),
+                    tool: call.tool.clone(),
+                    call_id: call.call_id,
+                    reason: reason.clone(),
+                });
+                state.pending[index].status = CallStatus::AwaitingApproval { reason };
+            }
+            None => self.execute(state, index, None).await,
+        }
+    }
+
+    fn refuse(&self, state: &mut RunState, index: usize, error: ToolError) {
+        let call = &state.pending[index];
+        let text = error.model_message();
+        self.events.publish(SecurityEvent::ToolRefused {
+            run_id: state.run_id,
+            tool: call.tool.clone(),
+            call_id: call.call_id,
+            error: text.clone(),
+        });
+        let message = tool_message(call, text.clone(), true);
+        state.messages.push(message);
+        state.pending[index].status = CallStatus::Failed { error: text };
+    }
+
+    async fn execute(&self, state: &mut RunState, index: usize, proof: Option<crate::tool::ApprovalProof>) {
+        let call = state.pending[index].clone();
+        state.spend.tool_calls += 1;
+        let context = CallContext {
+            run_id: state.run_id,
+            step: call.step,
+            call_id: call.call_id,
+            agent: state.agent.clone(),
+            user: state.user.clone(),
+            approval: proof,
+            idempotency_key: Some(call.call_id.to_string()),
+        };
+        match self.dispatcher.dispatch(&context, &call.tool, &call.arguments).await {
+            Ok(value) => {
+                let text = match value {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                state.messages.push(tool_message(&call, text, false));
+                state.pending[index].status = CallStatus::Executed;
+            }
+            Err(error) => {
+                if matches!(error, ToolError::Grant { .. } | ToolError::ApprovalRequired { .. }) {
+                    self.refuse(state, index, error);
+                } else {
+                    let text = error.model_message();
+                    state.messages.push(tool_message(&call, text.clone(), true));
+                    state.pending[index].status = CallStatus::Failed { error: text };
+                }
+            }
+        }
+    }
+}
+
+fn budget_halt(cap: &str, spent: f64, limit: f64) -> HaltReason {
+    HaltReason::Budget {
+        cap: cap.to_owned(),
+        spent,
+        limit,
+    }
+}

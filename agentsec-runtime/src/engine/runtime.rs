@@ -1,0 +1,371 @@
+//! Building an agent's runtime, and starting and resuming its runs.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use tracing::Instrument;
+
+use super::{
+    Agent, ApprovalDecision, CallStatus, CheckpointError, Checkpoints, MemoryCheckpoints, Phase,
+    RunOutcome, RunState,
+};
+use crate::identity::{RunId, UserIdentity};
+use crate::model::{ModelProvider, PriceTable};
+use crate::permission::{AgentPermissions, DefaultPolicy, GrantAuthority, Policy};
+use crate::secrets::SecretStore;
+use crate::tool::{ApprovalProof, BuildError, Dispatcher, DispatcherBuilder};
+use crate::trace::{EventBus, SecurityEvent};
+
+/// Why the engine could not do what was asked. A run that fails (the model
+/// provider is down, a limit is hit) is *not* an error: it is a
+/// [`RunOutcome`]. These are errors of the caller or the infrastructure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The runtime was configured wrongly.
+    #[error("the runtime is misconfigured: {0}")]
+    Config(String),
+    /// The agent's tools could not be registered.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// Saving or loading a state failed.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// No run has this id.
+    #[error("no run {0}")]
+    UnknownRun(RunId),
+    /// The run belongs to another agent.
+    #[error("run {run_id} belongs to agent `{agent}`")]
+    WrongAgent {
+        /// The run.
+        run_id: RunId,
+        /// Its agent.
+        agent: String,
+    },
+    /// The run is not waiting for approvals.
+    #[error("run {run_id} is not awaiting approval (it is {phase})")]
+    NotAwaitingApproval {
+        /// The run.
+        run_id: RunId,
+        /// Where it is.
+        phase: &'static str,
+    },
+    /// A decision names a call that is not waiting for approval in this run.
+    #[error("call {call_id} of run {run_id} is not waiting for approval")]
+    NotPending {
+        /// The run.
+        run_id: RunId,
+        /// The call.
+        call_id: crate::identity::CallId,
+    },
+}
+
+/// What a run did: its outcome and the state it ended (or paused) in.
+#[derive(Clone, Debug)]
+pub struct RunReport {
+    /// The run.
+    pub run_id: RunId,
+    /// How it ended, or why it paused.
+    pub outcome: RunOutcome,
+    /// The state, as saved.
+    pub state: RunState,
+}
+
+/// Builds an [`AgentRuntime`].
+pub struct AgentRuntimeBuilder<A> {
+    model: Option<Arc<dyn ModelProvider>>,
+    tools: DispatcherBuilder,
+    policy: Arc<dyn Policy>,
+    checkpoints: Arc<dyn Checkpoints>,
+    events: EventBus,
+    prices: PriceTable,
+    _agent: PhantomData<fn() -> A>,
+}
+
+impl<A: Agent> AgentRuntimeBuilder<A> {
+    /// The model provider (required).
+    pub fn model(mut self, model: impl ModelProvider) -> Self {
+        self.model = Some(Arc::new(model));
+        self
+    }
+
+    /// A shared model provider.
+    pub fn model_arc(mut self, model: Arc<dyn ModelProvider>) -> Self {
+        self.model = Some(model);
+        self
+    }
+
+    /// Application state for the tools' `#[state]` parameters.
+    pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.tools = self.tools.state(value);
+        self
+    }
+
+    /// The secret store for the tools' `#[secret]` parameters.
+    pub fn secrets(mut self, store: impl SecretStore) -> Self {
+        self.tools = self.tools.secrets(store);
+        self
+    }
+
+    /// A shared secret store.
+    pub fn secrets_arc(mut self, store: Arc<dyn SecretStore>) -> Self {
+        self.tools = self.tools.secrets_arc(store);
+        self
+    }
+
+    /// The grant authority (default: a fresh random key per runtime).
+    pub fn grants(mut self, authority: Arc<GrantAuthority>) -> Self {
+        self.tools = self.tools.grants(authority);
+        self
+    }
+
+    /// The policy deciding each call (default: [`DefaultPolicy`]).
+    pub fn policy(mut self, policy: impl Policy + 'static) -> Self {
+        self.policy = Arc::new(policy);
+        self
+    }
+
+    /// Where states are saved (default: in memory).
+    pub fn checkpoints(mut self, checkpoints: impl Checkpoints) -> Self {
+        self.checkpoints = Arc::new(checkpoints);
+        self
+    }
+
+    /// A shared checkpoint store.
+    pub fn checkpoints_arc(mut self, checkpoints: Arc<dyn Checkpoints>) -> Self {
+        self.checkpoints = checkpoints;
+        self
+    }
+
+    /// Where security events go.
+    pub fn events(mut self, events: EventBus) -> Self {
+        self.events = events;
+        self
+    }
+
+    /// Model prices, for `usd` budgets and cost records.
+    pub fn prices(mut self, prices: PriceTable) -> Self {
+        self.prices = prices;
+        self
+    }
+
+    /// Checks everything the agent's tools need and builds the runtime.
+    pub async fn build(self) -> Result<AgentRuntime<A>, EngineError> {
+        let model = self.model.ok_or_else(|| {
+            EngineError::Config(format!(
+                "agent `{}` has no model provider; call `.model(...)`",
+                A::SPEC.name
+            ))
+        })?;
+        if A::SPEC.budget.usd.is_some()
+            && let Some(name) = A::SPEC.model
+            && self.prices.price(name).is_none()
+        {
+            return Err(EngineError::Config(format!(
+                "agent `{}` has a `usd` budget but the price table has no price for model `{name}`",
+                A::SPEC.name
+            )));
+        }
+        let dispatcher = A::register_tools(self.tools).build().await?;
+        let specs: Vec<_> = A::SPEC.tools.iter().collect();
+        Ok(AgentRuntime {
+            model,
+            dispatcher,
+            policy: self.policy,
+            checkpoints: self.checkpoints,
+            events: self.events,
+            prices: self.prices,
+            permissions: AgentPermissions::from_specs(&specs),
+            _agent: PhantomData,
+        })
+    }
+}
+
+/// Runs agent `A`: starts runs for authenticated users, and resumes runs
+/// paused for approval — in this process or another sharing the checkpoints.
+///
+/// ```
+/// use agentsec_runtime::engine::{AgentRuntime, RunOutcome};
+/// use agentsec_runtime::identity::UserIdentity;
+/// use agentsec_runtime::model::{ScriptedModel, ScriptedReply};
+/// # use agentsec_runtime::budget::BudgetSpec;
+/// # use agentsec_runtime::engine::{Agent, AgentSpec, NoToolCall};
+/// # use agentsec_runtime::tool::DispatcherBuilder;
+/// # struct Greeter;
+/// # impl Agent for Greeter {
+/// #     const SPEC: AgentSpec = AgentSpec { name: "greeter", prompt: "Greet.", prompt_version: "0",
+/// #         prompt_file: None, tools: &[], max_iterations: 2,
+/// #         budget: BudgetSpec { tokens: Some(1_000), ..BudgetSpec::UNLIMITED }, model: None,
+/// #         untrusted_input: false };
+/// #     type Call = NoToolCall;
+/// #     fn register_tools(b: DispatcherBuilder) -> DispatcherBuilder { b }
+/// # }
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let model = ScriptedModel::new([ScriptedReply::text("Hello, Alice!")]);
+/// let runtime = AgentRuntime::<Greeter>::builder().model(model).build().await.unwrap();
+/// let report = runtime.start(UserIdentity::new("alice"), "Hi").await.unwrap();
+/// assert_eq!(report.outcome, RunOutcome::Completed { answer: "Hello, Alice!".into() });
+/// # });
+/// ```
+pub struct AgentRuntime<A> {
+    pub(super) model: Arc<dyn ModelProvider>,
+    pub(super) dispatcher: Dispatcher,
+    pub(super) policy: Arc<dyn Policy>,
+    pub(super) checkpoints: Arc<dyn Checkpoints>,
+    pub(super) events: EventBus,
+    pub(super) prices: PriceTable,
+    pub(super) permissions: AgentPermissions,
+    _agent: PhantomData<fn() -> A>,
+}
+
+impl<A: Agent> AgentRuntime<A> {
+    /// Starts building a runtime for `A`.
+    pub fn builder() -> AgentRuntimeBuilder<A> {
+        AgentRuntimeBuilder {
+            model: None,
+            tools: Dispatcher::builder(),
+            policy: Arc::new(DefaultPolicy::new()),
+            checkpoints: Arc::new(MemoryCheckpoints::new()),
+            events: EventBus::default(),
+            prices: PriceTable::new(),
+            _agent: PhantomData,
+        }
+    }
+
+    /// The dispatcher running the agent's tools.
+    pub fn dispatcher(&self) -> &Dispatcher {
+        &self.dispatcher
+    }
+
+    /// Starts a run of the agent for `user` (authenticated by the
+    /// application) with the user's `input`, and drives it until it
+    /// completes, halts, fails or waits for approval.
+    pub async fn start(
+        &self,
+        user: UserIdentity,
+        input: impl Into<String>,
+    ) -> Result<RunReport, EngineError> {
+        let mut state = RunState::new(A::SPEC.name, A::SPEC.prompt_version, user, input.into());
+        self.save(&mut state).await?;
+        self.drive(state).await
+    }
+
+    /// The saved state of a run.
+    pub async fn state(&self, run_id: RunId) -> Result<RunState, EngineError> {
+        let state = self
+            .checkpoints
+            .load(run_id)
+            .await?
+            .ok_or(EngineError::UnknownRun(run_id))?;
+        if state.agent != A::SPEC.name {
+            return Err(EngineError::WrongAgent {
+                run_id,
+                agent: state.agent,
+            });
+        }
+        Ok(state)
+    }
+
+    /// Applies people's decisions to a run waiting for approval and, once
+    /// every waiting call is decided, continues it.
+    pub async fn resume(
+        &self,
+        run_id: RunId,
+        decisions: impl IntoIterator<Item = ApprovalDecision>,
+    ) -> Result<RunReport, EngineError> {
+        let mut state = self.state(run_id).await?;
+        if state.phase != Phase::AwaitingApproval {
+            return Err(EngineError::NotAwaitingApproval {
+                run_id,
+                phase: state.phase.name(),
+            });
+        }
+        for decision in decisions {
+            self.apply(&mut state, decision)?;
+        }
+        if state.awaiting_approval().next().is_none() {
+            state.phase = Phase::ToolCallsProposed;
+        }
+        self.save(&mut state).await?;
+        self.drive(state).await
+    }
+
+    fn apply(&self, state: &mut RunState, decision: ApprovalDecision) -> Result<(), EngineError> {
+        let run_id = state.run_id;
+        let call = state
+            .pending
+            .iter_mut()
+            .find(|c| c.call_id == decision.call_id && matches!(c.status, CallStatus::AwaitingApproval { .. }))
+            .ok_or(EngineError::NotPending {
+                run_id,
+                call_id: decision.call_id,
+            })?;
+        let approver = decision.approver.id.clone();
+        if decision.approved {
+            call.status = CallStatus::Approved {
+                proof: ApprovalProof::new(&call.tool, call.call_id, &call.arguments, &approver),
+            };
+            self.events.publish(SecurityEvent::ApprovalGranted {
+                run_id,
+                call_id: call.call_id,
+                tool: call.tool.clone(),
+                approver,
+            });
+        } else {
+            let reason = decision.reason.unwrap_or_else(|| "no reason given".into());
+            call.status = CallStatus::Rejected {
+                approver: approver.clone(),
+                reason: reason.clone(),
+            };
+            self.events.publish(SecurityEvent::ApprovalRejected {
+                run_id,
+                call_id: call.call_id,
+                tool: call.tool.clone(),
+                approver: approver.clone(),
+                reason: reason.clone(),
+            });
+            let message = super::run_loop::tool_message(
+                call,
+                format!("a person ({approver}) rejected this call: {reason}"),
+                true,
+            );
+            state.messages.push(message);
+        }
+        Ok(())
+    }
+
+    /// Saves the state as its next version.
+    pub(super) async fn save(&self, state: &mut RunState) -> Result<(), EngineError> {
+        state.version += 1;
+        self.checkpoints.save(state).await?;
+        Ok(())
+    }
+
+    async fn drive(&self, mut state: RunState) -> Result<RunReport, EngineError> {
+        let span = tracing::info_span!(
+            "agent.run",
+            run_id = %state.run_id,
+            agent = A::SPEC.name,
+            user = %state.user.id,
+            tenant = state.user.tenant.as_deref().unwrap_or(""),
+            prompt_version = %state.prompt_version,
+            gen_ai.agent.name = A::SPEC.name,
+            gen_ai.request.model = A::SPEC.model.unwrap_or(""),
+        );
+        async {
+            loop {
+                if let Some(outcome) = RunOutcome::of(&state) {
+                    return Ok(RunReport {
+                        run_id: state.run_id,
+                        outcome,
+                        state,
+                    });
+                }
+                self.step(&mut state).await;
+                self.save(&mut state).await?;
+            }
+        }
+        .instrument(span)
+        .await
+    }
+}

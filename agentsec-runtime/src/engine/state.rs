@@ -1,0 +1,284 @@
+//! The run as a value: every state the engine passes through serializes, so
+//! a store can persist it and another process can resume it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::budget::Spend;
+use crate::identity::{CallId, RunId, UserIdentity};
+use crate::model::Message;
+use crate::tool::ApprovalProof;
+
+/// Where a run is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum Phase {
+    /// The input is to be screened before the model sees it.
+    Received,
+    /// The next step is a model call.
+    AwaitingModel,
+    /// The model proposed tool calls; they are decided and run in order.
+    ToolCallsProposed,
+    /// At least one call waits for a person.
+    AwaitingApproval,
+    /// The model answered.
+    Completed {
+        /// The answer.
+        answer: String,
+    },
+    /// A limit stopped the run.
+    Halted {
+        /// Which limit.
+        reason: HaltReason,
+    },
+    /// The run failed (the model provider failed, for instance).
+    Failed {
+        /// What failed, in words safe to show.
+        error: String,
+    },
+}
+
+impl Phase {
+    /// Whether the run is over.
+    pub fn is_finished(&self) -> bool {
+        matches!(
+            self,
+            Phase::Completed { .. } | Phase::Halted { .. } | Phase::Failed { .. }
+        )
+    }
+
+    /// A short name: `received`, `awaiting_model`, ...
+    pub fn name(&self) -> &'static str {
+        match self {
+            Phase::Received => "received",
+            Phase::AwaitingModel => "awaiting_model",
+            Phase::ToolCallsProposed => "tool_calls_proposed",
+            Phase::AwaitingApproval => "awaiting_approval",
+            Phase::Completed { .. } => "completed",
+            Phase::Halted { .. } => "halted",
+            Phase::Failed { .. } => "failed",
+        }
+    }
+}
+
+/// Why a run was halted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum HaltReason {
+    /// The agent's `max_iterations` was reached.
+    MaxIterations {
+        /// The limit.
+        limit: u32,
+    },
+    /// A budget cap would have been passed.
+    Budget {
+        /// Which cap: `tokens`, `tool_calls` or `usd`.
+        cap: String,
+        /// What was spent.
+        spent: f64,
+        /// The cap.
+        limit: f64,
+    },
+    /// The policy or a guard stopped the run.
+    Policy {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What became of one proposed tool call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum CallStatus {
+    /// Not yet decided.
+    Proposed,
+    /// Waiting for a person.
+    AwaitingApproval {
+        /// Why approval is needed.
+        reason: String,
+    },
+    /// A person approved it; it runs next.
+    Approved {
+        /// The approval.
+        proof: ApprovalProof,
+    },
+    /// A person rejected it.
+    Rejected {
+        /// Who.
+        approver: String,
+        /// Why.
+        reason: String,
+    },
+    /// The policy denied it.
+    Denied {
+        /// Why.
+        reason: String,
+    },
+    /// It ran and returned a result.
+    Executed,
+    /// It was refused or failed; the model was told why.
+    Failed {
+        /// The error, as the model saw it.
+        error: String,
+    },
+}
+
+impl CallStatus {
+    /// Whether the call still needs something to happen.
+    pub fn is_open(&self) -> bool {
+        matches!(
+            self,
+            CallStatus::Proposed | CallStatus::AwaitingApproval { .. } | CallStatus::Approved { .. }
+        )
+    }
+}
+
+/// A tool call the model proposed in the current turn.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PendingCall {
+    /// agentsec's id of the call (in grants, approvals, traces).
+    pub call_id: CallId,
+    /// The provider's id of the call (tool results refer to it).
+    pub model_call_id: String,
+    /// The tool's name as the model wrote it.
+    pub tool: String,
+    /// The argument text as the model wrote it.
+    pub arguments: String,
+    /// The step the call is.
+    pub step: u32,
+    /// What became of it.
+    pub status: CallStatus,
+}
+
+/// One run of an agent: everything needed to continue it, in any process.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunState {
+    /// The run's id.
+    pub run_id: RunId,
+    /// The agent's name.
+    pub agent: String,
+    /// The version of the prompt the run started with.
+    pub prompt_version: String,
+    /// The user the run acts for.
+    pub user: UserIdentity,
+    /// The conversation so far (system prompt excluded).
+    pub messages: Vec<Message>,
+    /// Model turns taken.
+    pub iterations: u32,
+    /// Steps taken (model calls and tool calls).
+    pub step: u32,
+    /// What the run has spent.
+    pub spend: Spend,
+    /// Where the run is.
+    pub phase: Phase,
+    /// The calls of the current turn.
+    pub pending: Vec<PendingCall>,
+    /// How many times the state was saved; stores use it to refuse stale writes.
+    pub version: u64,
+}
+
+impl RunState {
+    /// A new run of `agent` for `user` with `input`.
+    pub fn new(agent: &str, prompt_version: &str, user: UserIdentity, input: String) -> Self {
+        Self {
+            run_id: RunId::new(),
+            agent: agent.to_owned(),
+            prompt_version: prompt_version.to_owned(),
+            user,
+            messages: vec![Message::user(input)],
+            iterations: 0,
+            step: 0,
+            spend: Spend::default(),
+            phase: Phase::Received,
+            pending: Vec::new(),
+            version: 0,
+        }
+    }
+
+    /// The calls waiting for a person.
+    pub fn awaiting_approval(&self) -> impl Iterator<Item = &PendingCall> {
+        self.pending
+            .iter()
+            .filter(|c| matches!(c.status, CallStatus::AwaitingApproval { .. }))
+    }
+}
+
+/// How a run (or one stretch of it) ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunOutcome {
+    /// The model answered.
+    Completed {
+        /// The answer.
+        answer: String,
+    },
+    /// The run waits for people to decide these calls.
+    AwaitingApproval {
+        /// The calls, each with what the approver needs to see.
+        pending: Vec<PendingCall>,
+    },
+    /// A limit stopped the run.
+    Halted {
+        /// Which.
+        reason: HaltReason,
+    },
+    /// The run failed.
+    Failed {
+        /// Why.
+        error: String,
+    },
+}
+
+impl RunOutcome {
+    /// The outcome a finished or paused state stands for.
+    pub fn of(state: &RunState) -> Option<Self> {
+        match &state.phase {
+            Phase::Completed { answer } => Some(RunOutcome::Completed {
+                answer: answer.clone(),
+            }),
+            Phase::Halted { reason } => Some(RunOutcome::Halted {
+                reason: reason.clone(),
+            }),
+            Phase::Failed { error } => Some(RunOutcome::Failed {
+                error: error.clone(),
+            }),
+            Phase::AwaitingApproval => Some(RunOutcome::AwaitingApproval {
+                pending: state.awaiting_approval().cloned().collect(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// A person's decision on one call waiting for approval.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalDecision {
+    /// The call decided.
+    pub call_id: CallId,
+    /// Who decided.
+    pub approver: UserIdentity,
+    /// Approved or rejected.
+    pub approved: bool,
+    /// Why (shown to the model on a rejection).
+    pub reason: Option<String>,
+}
+
+impl ApprovalDecision {
+    /// An approval by `approver`.
+    pub fn approve(call_id: CallId, approver: UserIdentity) -> Self {
+        Self {
+            call_id,
+            approver,
+            approved: true,
+            reason: None,
+        }
+    }
+
+    /// A rejection by `approver`, for `reason`.
+    pub fn reject(call_id: CallId, approver: UserIdentity, reason: impl Into<String>) -> Self {
+        Self {
+            call_id,
+            approver,
+            approved: false,
+            reason: Some(reason.into()),
+        }
+    }
+}
