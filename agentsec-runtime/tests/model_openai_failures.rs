@@ -57,6 +57,24 @@ async fn a_key_echoed_by_the_provider_never_reaches_the_error() {
         shown.contains("Incorrect API key provided: [REDACTED]."),
         "{shown}"
     );
+
+    // A body that is not a completion and quotes the key: the decoder's
+    // message would repeat it.
+    let server = MockServer::start(vec![Reply::json(
+        200,
+        json!({"choices": [{"message": {"content": "x"}}], "usage": {"prompt_tokens": KEY}}),
+    )])
+    .await;
+    let error = client(&server, RetryPolicy::none())
+        .complete(&hello())
+        .await
+        .unwrap_err();
+    let shown = format!("{error} {error:?}");
+    assert!(matches!(error, ModelError::Malformed { .. }), "{shown}");
+    assert!(
+        !shown.contains(KEY) && shown.contains("[REDACTED]"),
+        "{shown}"
+    );
 }
 
 #[tokio::test]

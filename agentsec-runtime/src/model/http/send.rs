@@ -77,13 +77,16 @@ impl HttpEndpoint {
     }
 
     /// POSTs `body` to `path` (relative to the base URL) with `headers`,
-    /// retrying per the policy, and returns the successful body.
-    pub(crate) async fn post_json(
+    /// retrying per the policy, and decodes the successful body with
+    /// `decode`, whose error becomes [`ModelError::Malformed`]. Every message
+    /// that ends up in an error has the API key scrubbed out.
+    pub(crate) async fn post_json<T>(
         &self,
         path: &str,
         body: &Value,
         headers: &[(HeaderName, HeaderValue)],
-    ) -> Result<Vec<u8>, ModelError> {
+        decode: impl FnOnce(&[u8]) -> Result<T, String>,
+    ) -> Result<T, ModelError> {
         let key = self.api_key().await?;
         let auth = key.as_ref().map(|k| self.auth_header(k)).transpose()?;
         let scrub = |text: String| match &key {
@@ -102,7 +105,12 @@ impl HttpEndpoint {
         let mut attempt: u32 = 0;
         loop {
             let error = match self.attempt(&url, &payload, auth.as_ref(), headers).await {
-                Ok(body) => return Ok(body),
+                Ok(body) => {
+                    return decode(&body).map_err(|message| ModelError::Malformed {
+                        provider: self.name.clone(),
+                        message: scrub(message),
+                    });
+                }
                 Err(error) => error,
             };
             let attempts = attempt.saturating_add(1);
