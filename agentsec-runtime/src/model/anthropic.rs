@@ -127,11 +127,11 @@ impl ModelProvider for AnthropicClient {
                 HeaderName::from_static("anthropic-version"),
                 self.version.clone(),
             )];
-            let bytes = self.http.post_json("/v1/messages", &body, &headers).await?;
-            parse_response(&bytes, &model).map_err(|message| ModelError::Malformed {
-                provider: self.http.name.clone(),
-                message,
-            })
+            self.http
+                .post_json("/v1/messages", &body, &headers, |bytes| {
+                    parse_response(bytes, &model)
+                })
+                .await
         })
     }
 }

@@ -116,11 +116,11 @@ impl ModelProvider for OpenAiClient {
         Box::pin(async move {
             let model = self.http.model_for(request.model.as_deref())?;
             let body = request_body(&model, request, &self.max_tokens_field);
-            let bytes = self.http.post_json("/chat/completions", &body, &[]).await?;
-            parse_response(&bytes, &model).map_err(|message| ModelError::Malformed {
-                provider: self.http.name.clone(),
-                message,
-            })
+            self.http
+                .post_json("/chat/completions", &body, &[], |bytes| {
+                    parse_response(bytes, &model)
+                })
+                .await
         })
     }
 }
