@@ -12,6 +12,8 @@
 //!   and verified at the point of execution.
 //! - [`identity`]: users, run ids and call ids.
 //! - [`secrets`]: the secret store tools receive `#[secret]` values from.
+//! - [`store`]: durable runs, steps, approvals, intents, usage, agent keys
+//!   and the hash-chained audit log (memory, SQLite, PostgreSQL).
 //!
 //! Most applications use the `agentsec` facade crate instead of this one.
 #![warn(missing_docs)]
@@ -19,6 +21,7 @@
 pub mod identity;
 pub mod permission;
 pub mod secrets;
+pub mod store;
 pub mod tool;
 
 pub use secrecy::{ExposeSecret, SecretBox, SecretString};
