@@ -19,7 +19,7 @@ fn temp_db_path() -> PathBuf {
         .join("agentsec.db")
 }
 
-fn cleanup(path: &PathBuf) {
+fn cleanup(path: &std::path::Path) {
     if let Some(dir) = path.parent().and_then(|p| p.parent()) {
         let _ = std::fs::remove_dir_all(dir);
     }

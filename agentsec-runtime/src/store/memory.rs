@@ -142,7 +142,7 @@ impl RunStore for MemoryStore {
                 .filter(|r| filter.user_id.as_ref().is_none_or(|u| &r.user_id == u))
                 .cloned()
                 .collect();
-            runs.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+            runs.sort_by_key(|r| std::cmp::Reverse((r.created_at, r.id)));
             runs.truncate(filter.limit as usize);
             Ok(runs)
         })
@@ -231,7 +231,7 @@ impl RunStore for MemoryStore {
                 })
                 .cloned()
                 .collect();
-            out.sort_by(|a, b| (a.requested_at, a.id).cmp(&(b.requested_at, b.id)));
+            out.sort_by_key(|a| (a.requested_at, a.id));
             Ok(out)
         })
     }
