@@ -3,10 +3,12 @@
 //! `store_*.rs` test files.
 #![allow(dead_code)]
 
+mod approvals;
 mod audit;
 mod leases;
 mod records;
 
+pub use approvals::*;
 pub use audit::*;
 pub use leases::*;
 pub use records::*;
