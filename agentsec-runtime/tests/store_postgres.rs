@@ -100,7 +100,7 @@ conformance_tests!(with_postgres;
     ];
     sql: [
         corrupt_rows_are_typed_errors, audit_tamper_altered_is_found, audit_tamper_actor_is_found,
-        audit_tamper_missing_is_found, audit_tamper_truncated_tail_is_found, audit_tamper_reordered_is_found,
+        audit_tamper_missing_is_found, audit_tamper_truncated_tail_is_found, audit_tamper_forged_tail_is_found, audit_tamper_reordered_is_found,
     ];
 );
 

@@ -67,7 +67,7 @@ conformance_tests!(with_sqlite;
     ];
     sql: [
         corrupt_rows_are_typed_errors, audit_tamper_altered_is_found, audit_tamper_actor_is_found,
-        audit_tamper_missing_is_found, audit_tamper_truncated_tail_is_found, audit_tamper_reordered_is_found,
+        audit_tamper_missing_is_found, audit_tamper_truncated_tail_is_found, audit_tamper_forged_tail_is_found, audit_tamper_reordered_is_found,
     ];
 );
 
@@ -188,6 +188,9 @@ async fn bad_json_and_bad_ids_are_corrupt_not_panics() {
     ));
     assert!(matches!(
         store.verify_audit().await,
-        Ok(_) | Err(StoreError::Corrupt { .. })
+        Err(StoreError::Corrupt {
+            table: "audit_log",
+            ..
+        })
     ));
 }

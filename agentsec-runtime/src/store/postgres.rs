@@ -120,6 +120,13 @@ impl PostgresStore {
         Ok(self.pool.begin().await?)
     }
 
+    async fn begin_snapshot(&self) -> Result<Transaction<'static, Db>, StoreError> {
+        Ok(self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await?)
+    }
+
     async fn claim_rows(
         &self,
         worker: &str,

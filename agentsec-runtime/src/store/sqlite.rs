@@ -145,6 +145,11 @@ impl SqliteStore {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
+    /// A read transaction: in WAL mode its first read fixes the snapshot.
+    async fn begin_snapshot(&self) -> Result<Transaction<'static, Db>, StoreError> {
+        Ok(self.pool.begin().await?)
+    }
+
     async fn claim_rows(
         &self,
         worker: &str,

@@ -143,6 +143,24 @@ pub async fn audit_tamper_truncated_tail_is_found(store: &dyn RunStore, exec: Ex
     );
 }
 
+pub async fn audit_tamper_forged_tail_is_found(store: &dyn RunStore, exec: Exec) {
+    append_n(store, 3).await;
+    // A row added behind the store's back, linked to the real last entry.
+    exec(
+        "INSERT INTO audit_log (seq, at, kind, actor, run_id, data, prev_hash, hash) \
+         SELECT seq + 1, at, kind, 'forger', run_id, data, hash, hash FROM audit_log WHERE seq = 3",
+    )
+    .await;
+    let report = store.verify_audit().await.unwrap();
+    assert_eq!(
+        report.first_break,
+        Some(AuditBreak {
+            seq: 4,
+            kind: AuditBreakKind::Altered
+        })
+    );
+}
+
 pub async fn audit_tamper_reordered_is_found(store: &dyn RunStore, exec: Exec) {
     append_n(store, 5).await;
     // Swap the seq of entries 2 and 4 (in steps: seq is the primary key).

@@ -111,6 +111,21 @@ fn truncated_tail_is_missing() {
 }
 
 #[test]
+fn entries_past_the_head_are_found() {
+    let mut log = chain(4);
+    let h = (3, log[2].hash.clone());
+    assert_eq!(
+        first_break(&log, &h),
+        Some(AuditBreak {
+            seq: 4,
+            kind: AuditBreakKind::Altered
+        })
+    );
+    log.truncate(3);
+    assert!(verify_chain(&log, (h.0, &h.1)).is_intact());
+}
+
+#[test]
 fn swapped_entries_are_reordered() {
     let mut log = chain(5);
     let h = head(&log);

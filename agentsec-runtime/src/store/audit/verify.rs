@@ -128,7 +128,13 @@ impl ChainVerifier {
         if self.first_break.is_none() {
             let last_seq = self.expected_seq - 1;
             let (head_seq, head_hash) = head;
-            if head_seq > last_seq {
+            if last_seq > head_seq {
+                // Entries past the recorded head were not appended by the store.
+                self.first_break = Some(AuditBreak {
+                    seq: head_seq + 1,
+                    kind: AuditBreakKind::Altered,
+                });
+            } else if head_seq > last_seq {
                 self.first_break = Some(AuditBreak {
                     seq: last_seq + 1,
                     kind: AuditBreakKind::Missing,

@@ -178,12 +178,7 @@ pub(crate) const LIST_AUDIT: &str = concat!(
     audit_cols!(),
     " FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"
 );
-pub(crate) const AUDIT_PAGE: &str = concat!(
-    "SELECT ",
-    audit_cols!(),
-    " FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3"
-);
-pub(crate) const AUDIT_HASHES: &str = "SELECT hash FROM audit_log WHERE seq <= $1";
+pub(crate) const AUDIT_HASHES: &str = "SELECT hash FROM audit_log";
 
 pub(crate) const PURGE_STEPS: &str = "DELETE FROM steps WHERE run_id IN (SELECT id FROM runs \
      WHERE status IN ('completed', 'failed', 'halted') AND updated_at < $1)";

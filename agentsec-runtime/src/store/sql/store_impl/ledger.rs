@@ -164,28 +164,25 @@ macro_rules! sql_ledger_methods {
             }
 
             async fn sql_verify_audit(&self) -> Result<AuditVerification, StoreError> {
-                // Read the head first and verify up to it: an append that
-                // commits meanwhile has a larger seq and is not half-seen.
-                let head = sqlx::query(q::AUDIT_HEAD)
-                    .fetch_optional(&self.pool)
-                    .await?;
+                // One snapshot for the head and every entry, so an append
+                // committing meanwhile is either fully seen or not at all.
+                let mut tx = self.begin_snapshot().await?;
+                let head = sqlx::query(q::AUDIT_HEAD).fetch_optional(&mut *tx).await?;
                 let head =
                     head.ok_or_else(|| StoreError::corrupt("audit_head", 1, "head row missing"))?;
                 let bad = |m: String| StoreError::corrupt("audit_head", 1, m);
                 let head_seq: i64 = col(&head, "seq").map_err(bad)?;
                 let head_hash: String = col(&head, "hash").map_err(bad)?;
                 let hashes: Vec<String> = sqlx::query_scalar(q::AUDIT_HASHES)
-                    .bind(head_seq)
-                    .fetch_all(&self.pool)
+                    .fetch_all(&mut *tx)
                     .await?;
                 let mut verifier = ChainVerifier::new(hashes.into_iter().collect());
-                let mut after = 0_i64;
+                let mut after = i64::MIN;
                 'pages: loop {
-                    let rows = sqlx::query(q::AUDIT_PAGE)
+                    let rows = sqlx::query(q::LIST_AUDIT)
                         .bind(after)
-                        .bind(head_seq)
                         .bind(AUDIT_PAGE_SIZE)
-                        .fetch_all(&self.pool)
+                        .fetch_all(&mut *tx)
                         .await?;
                     if rows.is_empty() {
                         break;
@@ -198,6 +195,7 @@ macro_rules! sql_ledger_methods {
                         }
                     }
                 }
+                tx.commit().await?;
                 Ok(verifier.finish((head_seq, &head_hash)))
             }
         }

@@ -2,7 +2,8 @@
 //! stores, as a macro instantiated in each backend module. The backend
 //! provides: `Db` and `Row`, a `codec` module (id and JSON parameters and
 //! getters), and on the store `pool`, `begin_write()` (a transaction that
-//! holds the write lock from its first statement) and `claim_rows()` (the
+//! holds the write lock from its first statement), `begin_snapshot()` (a
+//! read transaction over one consistent snapshot) and `claim_rows()` (the
 //! dialect-specific lease claim).
 
 mod approvals;
