@@ -14,6 +14,8 @@
 //! - [`secrets`]: the secret store tools receive `#[secret]` values from.
 //! - [`model`]: the model providers (OpenAI-compatible, Anthropic) and a
 //!   scripted model for tests.
+//! - [`store`]: durable runs, steps, approvals, intents, usage, agent keys
+//!   and the hash-chained audit log (memory, SQLite, PostgreSQL).
 //!
 //! Most applications use the `agentsec` facade crate instead of this one.
 #![warn(missing_docs)]
@@ -24,6 +26,7 @@ pub mod identity;
 pub mod model;
 pub mod permission;
 pub mod secrets;
+pub mod store;
 pub mod tool;
 pub mod trace;
 

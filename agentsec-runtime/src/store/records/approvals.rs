@@ -1,0 +1,143 @@
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{ApprovalStatus, UnixMillis};
+use crate::identity::{CallId, RunId};
+
+/// A request for a person to approve one irreversible call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewApproval {
+    /// The approval's id.
+    pub id: Uuid,
+    /// The run that wants to make the call.
+    pub run_id: RunId,
+    /// The call.
+    pub call_id: CallId,
+    /// The tool's name.
+    pub tool: String,
+    /// SHA-256 (hex) of the call's arguments: the approval is bound to them.
+    pub args_sha256: String,
+    /// Who asked (the agent and user, as the engine names them).
+    pub requested_by: String,
+    /// After this the approval can no longer be decided.
+    pub expires_at: UnixMillis,
+}
+
+/// A stored approval.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalRecord {
+    /// The approval's id.
+    pub id: Uuid,
+    /// The run.
+    pub run_id: RunId,
+    /// The call.
+    pub call_id: CallId,
+    /// The tool's name.
+    pub tool: String,
+    /// SHA-256 (hex) of the arguments the approval is bound to.
+    pub args_sha256: String,
+    /// Pending, approved, rejected or expired.
+    pub status: ApprovalStatus,
+    /// Who asked.
+    pub requested_by: String,
+    /// When it was asked.
+    pub requested_at: UnixMillis,
+    /// Who decided.
+    pub decided_by: Option<String>,
+    /// Why (free text from the approver).
+    pub reason: Option<String>,
+    /// Arguments edited by the approver (JSON text, re-validated by the engine).
+    pub edited_args: Option<String>,
+    /// The deadline.
+    pub expires_at: UnixMillis,
+    /// When it was decided.
+    pub decided_at: Option<UnixMillis>,
+    /// The approver's signature over the decision, when the caller signs.
+    pub signature: Option<String>,
+}
+
+/// A person's decision on a pending approval.
+///
+/// ```
+/// use agentsec_runtime::store::ApprovalDecision;
+/// let yes = ApprovalDecision::approve("alice");
+/// let no = ApprovalDecision::reject("bob", "wrong amount");
+/// assert!(yes.approved && !no.approved);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalDecision {
+    /// Approved (`true`) or rejected (`false`).
+    pub approved: bool,
+    /// Who decided.
+    pub decided_by: String,
+    /// Why.
+    pub reason: Option<String>,
+    /// Edited arguments (JSON text), for edit-and-approve.
+    pub edited_args: Option<String>,
+    /// A signature over the decision.
+    pub signature: Option<String>,
+}
+
+impl ApprovalDecision {
+    /// An approval by `decided_by`.
+    pub fn approve(decided_by: impl Into<String>) -> Self {
+        Self {
+            approved: true,
+            decided_by: decided_by.into(),
+            reason: None,
+            edited_args: None,
+            signature: None,
+        }
+    }
+
+    /// A rejection by `decided_by` for `reason`.
+    pub fn reject(decided_by: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            approved: false,
+            decided_by: decided_by.into(),
+            reason: Some(reason.into()),
+            edited_args: None,
+            signature: None,
+        }
+    }
+
+    pub(crate) fn status(&self) -> ApprovalStatus {
+        if self.approved {
+            ApprovalStatus::Approved
+        } else {
+            ApprovalStatus::Rejected
+        }
+    }
+}
+
+/// The intent to make an irreversible call, written before the call runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewIntent {
+    /// The run.
+    pub run_id: RunId,
+    /// The call (one intent per call, ever).
+    pub call_id: CallId,
+    /// The key passed to idempotent tools on retry.
+    pub idempotency_key: String,
+    /// The approval that allowed the call.
+    pub approval_id: Option<Uuid>,
+}
+
+/// A stored intent and, once the call returned, its result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IntentRecord {
+    /// The run.
+    pub run_id: RunId,
+    /// The call.
+    pub call_id: CallId,
+    /// The idempotency key.
+    pub idempotency_key: String,
+    /// The approval that allowed the call.
+    pub approval_id: Option<Uuid>,
+    /// When the intent was written.
+    pub started_at: UnixMillis,
+    /// The call's result, once known.
+    pub result: Option<serde_json::Value>,
+    /// When the result was written.
+    pub finished_at: Option<UnixMillis>,
+}

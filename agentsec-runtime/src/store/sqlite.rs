@@ -1,0 +1,214 @@
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+use uuid::Uuid;
+
+use super::audit::{ChainVerifier, chain_next};
+use super::sql::Migration;
+use super::sql::decode::sql_decoders;
+use super::sql::queries as q;
+use super::sql::store_impl::{AUDIT_PAGE_SIZE, impl_sql_store};
+use super::{
+    AgentKeyRecord, ApprovalDecision, ApprovalRecord, AuditEntry, AuditVerification, IntentRecord,
+    NewApproval, NewAuditEntry, NewIntent, NewRun, PurgeReport, RunFilter, RunRecord, StepRecord,
+    StoreError, StoreFuture, UnixMillis, Usage,
+};
+use crate::identity::{CallId, RunId};
+
+type Db = Sqlite;
+type Row = sqlx::sqlite::SqliteRow;
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    description: "init",
+    sql: include_str!("../../migrations/sqlite/0001_init.sql"),
+}];
+
+/// How long a writer waits for the database lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The embedded store: one SQLite file (WAL mode, foreign keys on).
+///
+/// The file and its parent directories are created on first use and the
+/// schema is migrated on open, so `open` on a new path just works. Several
+/// processes may share the file; writes are serialized by SQLite's lock.
+///
+/// ```
+/// use agentsec_runtime::store::{NewRun, RunStore, SqliteStore};
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let store = SqliteStore::open_in_memory().await?;
+/// let run = store.create_run(&NewRun::new("support", "user-1", serde_json::json!({}))).await?;
+/// assert_eq!(store.get_run(run.id).await?.version, 1);
+/// # Ok::<(), agentsec_runtime::store::StoreError>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed, with parent directories) the database at
+    /// `path` and brings its schema up to date.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                StoreError::Backend(format!("cannot create {}: {e}", parent.display()))
+            })?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        Self::from_pool(pool).await
+    }
+
+    /// A private in-memory database (for tests and examples); it lives as
+    /// long as the store.
+    pub async fn open_in_memory() -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")?
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        // One connection that never idles out: the database exists only
+        // while a connection to it is open.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await?;
+        Self::from_pool(pool).await
+    }
+
+    /// Wraps an existing pool (its connections must have foreign keys on)
+    /// and migrates the schema.
+    pub async fn from_pool(pool: SqlitePool) -> Result<Self, StoreError> {
+        let store = Self { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// The connection pool, for maintenance and tests. Writes made through it
+    /// bypass the store's guarantees (and the audit chain will show them).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS agentsec_schema_migrations \
+             (version INTEGER PRIMARY KEY NOT NULL, description TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await?;
+        for migration in MIGRATIONS {
+            let mut tx = self.begin_write().await?;
+            let applied: Option<i64> = sqlx::query_scalar(
+                "SELECT version FROM agentsec_schema_migrations WHERE version = $1",
+            )
+            .bind(migration.version)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if applied.is_none() {
+                sqlx::raw_sql(migration.sql).execute(&mut *tx).await?;
+                sqlx::query(
+                    "INSERT INTO agentsec_schema_migrations (version, description, applied_at) VALUES ($1, $2, $3)",
+                )
+                .bind(migration.version)
+                .bind(migration.description)
+                .bind(UnixMillis::now().0)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// `BEGIN IMMEDIATE` takes the write lock up front (waiting up to the busy
+    /// timeout), so a transaction never fails half-way upgrading a read lock.
+    async fn begin_write(&self) -> Result<Transaction<'static, Db>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// A read transaction: in WAL mode its first read fixes the snapshot.
+    async fn begin_snapshot(&self) -> Result<Transaction<'static, Db>, StoreError> {
+        Ok(self.pool.begin().await?)
+    }
+
+    async fn claim_rows(
+        &self,
+        worker: &str,
+        now: UnixMillis,
+        until: UnixMillis,
+        limit: i64,
+    ) -> Result<Vec<Row>, StoreError> {
+        // One statement: SQLite runs it under the database write lock, so two
+        // workers cannot select the same free run.
+        const CLAIM: &str = concat!(
+            "UPDATE runs SET lease_owner = $1, lease_until = $2 WHERE id IN (SELECT id FROM runs \
+             WHERE status = 'running' AND (lease_until IS NULL OR lease_until <= $3) \
+             ORDER BY updated_at, id LIMIT $4) RETURNING ",
+            q::run_cols!()
+        );
+        Ok(sqlx::query(CLAIM)
+            .bind(worker)
+            .bind(until.0)
+            .bind(now.0)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+}
+
+mod codec {
+    use super::Row;
+    use uuid::Uuid;
+
+    pub(super) fn id(id: Uuid) -> String {
+        id.hyphenated().to_string()
+    }
+
+    pub(super) fn json(value: &serde_json::Value) -> String {
+        value.to_string()
+    }
+
+    pub(super) fn get_uuid(row: &Row, name: &str) -> Result<Uuid, String> {
+        let text: String = sqlx::Row::try_get(row, name).map_err(|e| e.to_string())?;
+        Uuid::parse_str(&text).map_err(|e| format!("{name}: {e}"))
+    }
+
+    pub(super) fn get_opt_uuid(row: &Row, name: &str) -> Result<Option<Uuid>, String> {
+        let text: Option<String> = sqlx::Row::try_get(row, name).map_err(|e| e.to_string())?;
+        text.map(|t| Uuid::parse_str(&t).map_err(|e| format!("{name}: {e}")))
+            .transpose()
+    }
+
+    pub(super) fn get_json(row: &Row, name: &str) -> Result<serde_json::Value, String> {
+        let text: String = sqlx::Row::try_get(row, name).map_err(|e| e.to_string())?;
+        serde_json::from_str(&text).map_err(|e| format!("{name}: {e}"))
+    }
+
+    pub(super) fn get_opt_json(row: &Row, name: &str) -> Result<Option<serde_json::Value>, String> {
+        let text: Option<String> = sqlx::Row::try_get(row, name).map_err(|e| e.to_string())?;
+        text.map(|t| serde_json::from_str(&t).map_err(|e| format!("{name}: {e}")))
+            .transpose()
+    }
+}
+
+sql_decoders!();
+impl_sql_store!(SqliteStore, "sqlite");
