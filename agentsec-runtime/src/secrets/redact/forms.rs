@@ -3,6 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+use percent_encoding::{AsciiSet, CONTROLS, percent_encode};
 
 /// The shortest encoded form worth searching for: shorter runs would match
 /// ordinary text.
@@ -18,7 +19,32 @@ pub(super) enum FormKind {
     Base64,
     /// Hexadecimal (lower or upper case).
     Hex,
+    /// Percent-encoded by an encoder that leaves `%` itself alone.
+    Percent,
 }
+
+/// The WHATWG URL percent-encode sets (C0 control, fragment, query,
+/// special-query, path, userinfo): what `url` and browsers write. None of
+/// them escapes `%`, so a secret containing `%` written through them cannot
+/// be decoded back unambiguously and is searched for as it is written.
+const URL_SETS: [&AsciiSet; 6] = {
+    const FRAGMENT: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'<').add(b'>').add(b'`');
+    const QUERY: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'<').add(b'>');
+    const SPECIAL_QUERY: &AsciiSet = &QUERY.add(b'\'');
+    const PATH: &AsciiSet = &QUERY.add(b'?').add(b'`').add(b'{').add(b'}');
+    const USERINFO: &AsciiSet = &PATH
+        .add(b'/')
+        .add(b':')
+        .add(b';')
+        .add(b'=')
+        .add(b'@')
+        .add(b'[')
+        .add(b'\\')
+        .add(b']')
+        .add(b'^')
+        .add(b'|');
+    [CONTROLS, FRAGMENT, QUERY, SPECIAL_QUERY, PATH, USERINFO]
+};
 
 /// Every form of `secret` to search for, with its kind.
 pub(super) fn forms(secret: &[u8]) -> Vec<(Vec<u8>, FormKind)> {
@@ -26,12 +52,23 @@ pub(super) fn forms(secret: &[u8]) -> Vec<(Vec<u8>, FormKind)> {
     for core in base64_cores(secret) {
         out.push((core, FormKind::Base64));
     }
+    if secret.contains(&b'%') {
+        for set in URL_SETS {
+            let encoded: String = percent_encode(secret, set).collect();
+            out.push((encoded.into_bytes(), FormKind::Percent));
+        }
+    }
     let lower = hex::encode(secret);
     out.push((lower.to_ascii_uppercase().into_bytes(), FormKind::Hex));
     out.push((lower.into_bytes(), FormKind::Hex));
     out.retain(|(form, _)| form.len() >= MIN_FORM_LEN);
-    out.dedup();
-    out
+    let mut unique: Vec<(Vec<u8>, FormKind)> = Vec::with_capacity(out.len());
+    for (form, kind) in out {
+        if !unique.iter().any(|(seen, _)| *seen == form) {
+            unique.push((form, kind));
+        }
+    }
+    unique
 }
 
 /// The base64 text of `secret` as it appears inside a longer base64 string,

@@ -8,10 +8,14 @@
 //! - the value itself;
 //! - the value JSON-escaped, however the encoder escaped it (`\"`, `\\`,
 //!   `\/`, `\u00e9`, surrogate pairs), and JSON-escaped twice (a JSON
-//!   document inside a JSON string, as in tool-call arguments);
+//!   document inside a JSON string, as in tool-call arguments); also as
+//!   Rust's `Debug` escapes it (`\'`, `\0`, `\u{7f}`), which is what
+//!   `tracing` prints for string fields;
 //! - the value percent-encoded with any set of escaped characters and either
 //!   hex case, with `+` for space (form encoding), and JSON-escaped text
-//!   inside percent-encoded text;
+//!   inside percent-encoded text; a secret that itself contains `%`, written
+//!   by an encoder that leaves `%` alone (the WHATWG URL sets `url` and
+//!   browsers use), is searched for in each of those sets' encodings;
 //! - the value base64-encoded (standard and URL-safe alphabets, padded or
 //!   not), also when it is only part of the encoded data (`user:secret` in
 //!   HTTP Basic authentication): the characters that carry bits of the
