@@ -212,3 +212,37 @@ fn trailing_punctuation_is_not_part_of_a_kept_url() {
         format!("Visit {LINK_PLACEHOLDER}. Then (see https://other.org/x).")
     );
 }
+
+#[test]
+fn allowlist_entries_are_validated_and_normalised() {
+    for bad in [
+        "*.",
+        "",
+        "https://x.io",
+        "x.io/path",
+        "x.io:443",
+        "user@x.io",
+        "a*.x.io",
+        "*.[::1]",
+    ] {
+        assert!(HostAllowlist::new().allow(bad).is_err(), "{bad:?}");
+    }
+    let allow = HostAllowlist::new()
+        .allow("Docs.Example.COM.")
+        .unwrap()
+        .allow("127.0.0.1")
+        .unwrap()
+        .allow("[::1]")
+        .unwrap()
+        .allow("bücher.example")
+        .unwrap();
+    assert!(allow.allows("docs.example.com"));
+    assert!(allow.allows("127.0.0.1"));
+    assert!(allow.allows("[::1]"));
+    assert!(allow.allows("xn--bcher-kva.example"));
+    assert!(!allow.allows("127.0.0.2"));
+    let checked = OutputChecker::new(Redactor::new())
+        .with_allowlist(allow)
+        .check("![a](https://bücher.example/?q=1) ![b](http://[::1]:8080/?q=1)");
+    assert!(checked.is_clean(), "{:?}", checked.findings);
+}

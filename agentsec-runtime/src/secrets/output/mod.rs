@@ -16,6 +16,19 @@
 //!
 //! The findings are what the security-event system publishes; they never
 //! hold a secret's value (URLs in findings are redacted first).
+//!
+//! # Limits
+//!
+//! - Links are found by scanning, not by rendering: bare URLs need an
+//!   `http://` or `https://` scheme; protocol-relative URLs (`//host/...`)
+//!   are recognised only as Markdown destinations and reference definitions,
+//!   so an HTML attribute such as `src="//host/?d=..."` is not caught.
+//! - A Markdown destination longer than 2 KiB is not parsed as one; an
+//!   `http(s)` URL there is still caught as a bare URL.
+//! - "Carries data" is a heuristic (query, fragment, user information, a path
+//!   segment longer than [`DEFAULT_MAX_PATH_SEGMENT`] bytes); data spread over
+//!   many short path segments or host labels is not recognised. Keep the
+//!   allowlist tight: links to unlisted hosts are the risk.
 
 mod allowlist;
 mod links;

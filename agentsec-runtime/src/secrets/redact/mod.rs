@@ -39,6 +39,9 @@
 //! - Other encodings (HTML entities, compression, encryption) are not
 //!   undone. Keep secrets out of text in the first place; the redactor is
 //!   the safety net, not the mechanism.
+//! - Searching a text that contains `\` or `%` builds decoded copies of it
+//!   with a position map (about 16 bytes per input byte each): redact large
+//!   documents in pieces.
 //! - The redactor holds the registered values (and their forms) in memory
 //!   for as long as it lives: keep one per run and drop it with the run.
 //!
