@@ -11,7 +11,8 @@
 //! - [`permission`]: the short-lived scoped grant minted for every tool call
 //!   and verified at the point of execution.
 //! - [`identity`]: users, run ids and call ids.
-//! - [`secrets`]: the secret store tools receive `#[secret]` values from.
+//! - [`secrets`]: the secret stores tools receive `#[secret]` values from,
+//!   the per-run redactor, sealed inputs and output checks.
 //! - [`model`]: the model providers (OpenAI-compatible, Anthropic) and a
 //!   scripted model for tests.
 //! - [`store`]: durable runs, steps, approvals, intents, usage, agent keys

@@ -10,7 +10,9 @@ use crate::tool::BoxFuture;
 #[non_exhaustive]
 pub enum CheckpointError {
     /// Another writer saved a newer state of the run first.
-    #[error("run {run_id} was saved by another writer (stored version {stored}, this one {attempted})")]
+    #[error(
+        "run {run_id} was saved by another writer (stored version {stored}, this one {attempted})"
+    )]
     Conflict {
         /// The run.
         run_id: RunId,
@@ -33,7 +35,10 @@ pub trait Checkpoints: Send + Sync + 'static {
     fn save<'a>(&'a self, state: &'a RunState) -> BoxFuture<'a, Result<(), CheckpointError>>;
 
     /// The last saved state of `run_id`.
-    fn load<'a>(&'a self, run_id: RunId) -> BoxFuture<'a, Result<Option<RunState>, CheckpointError>>;
+    fn load<'a>(
+        &'a self,
+        run_id: RunId,
+    ) -> BoxFuture<'a, Result<Option<RunState>, CheckpointError>>;
 }
 
 /// Run states in memory.
@@ -68,7 +73,10 @@ impl Checkpoints for MemoryCheckpoints {
         Box::pin(async move { result })
     }
 
-    fn load<'a>(&'a self, run_id: RunId) -> BoxFuture<'a, Result<Option<RunState>, CheckpointError>> {
+    fn load<'a>(
+        &'a self,
+        run_id: RunId,
+    ) -> BoxFuture<'a, Result<Option<RunState>, CheckpointError>> {
         let state = self
             .runs
             .lock()

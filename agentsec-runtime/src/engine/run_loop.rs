@@ -24,7 +24,11 @@ impl<A: Agent> AgentRuntime<A> {
     /// Advances `state` by one transition. Never fails: whatever goes wrong
     /// becomes part of the run (a tool error for the model, a halt, a failure).
     pub(super) async fn step(&self, state: &mut RunState) {
-        let span = tracing::info_span!("agent.step", step = state.step + 1, phase = state.phase.name());
+        let span = tracing::info_span!(
+            "agent.step",
+            step = state.step + 1,
+            phase = state.phase.name()
+        );
         async {
             match state.phase {
                 Phase::Received => state.phase = Phase::AwaitingModel,
@@ -67,7 +71,8 @@ impl<A: Agent> AgentRuntime<A> {
             );
         }
         let meter = BudgetMeter::new(spec.budget);
-        if let BudgetOutcome::Exceeded { cap, spent, limit } = meter.before_model_call(&state.spend) {
+        if let BudgetOutcome::Exceeded { cap, spent, limit } = meter.before_model_call(&state.spend)
+        {
             return self.halt(state, budget_halt(cap, spent, limit));
         }
         state.step += 1;
@@ -108,7 +113,8 @@ impl<A: Agent> AgentRuntime<A> {
         state.iterations += 1;
         self.warn_budget(state, &meter, &before);
         state.messages.push(response.to_message());
-        if let BudgetOutcome::Exceeded { cap, spent, limit } = meter.after_model_call(&state.spend) {
+        if let BudgetOutcome::Exceeded { cap, spent, limit } = meter.after_model_call(&state.spend)
+        {
             return self.halt(state, budget_halt(cap, spent, limit));
         }
         if response.tool_calls.is_empty() {
@@ -160,7 +166,8 @@ impl<A: Agent> AgentRuntime<A> {
             return;
         };
         let meter = BudgetMeter::new(A::SPEC.budget);
-        if let BudgetOutcome::Exceeded { cap, spent, limit } = meter.before_tool_call(&state.spend) {
+        if let BudgetOutcome::Exceeded { cap, spent, limit } = meter.before_tool_call(&state.spend)
+        {
             return self.halt(state, budget_halt(cap, spent, limit));
         }
         if state.pending[index].step == 0 {
@@ -245,7 +252,12 @@ impl<A: Agent> AgentRuntime<A> {
         state.pending[index].status = CallStatus::Failed { error: text };
     }
 
-    async fn execute(&self, state: &mut RunState, index: usize, proof: Option<crate::tool::ApprovalProof>) {
+    async fn execute(
+        &self,
+        state: &mut RunState,
+        index: usize,
+        proof: Option<crate::tool::ApprovalProof>,
+    ) {
         let call = state.pending[index].clone();
         state.spend.tool_calls += 1;
         let context = CallContext {
@@ -257,7 +269,11 @@ impl<A: Agent> AgentRuntime<A> {
             approval: proof,
             idempotency_key: Some(call.call_id.to_string()),
         };
-        match self.dispatcher.dispatch(&context, &call.tool, &call.arguments).await {
+        match self
+            .dispatcher
+            .dispatch(&context, &call.tool, &call.arguments)
+            .await
+        {
             Ok(value) => {
                 let text = match value {
                     Value::String(s) => s,
@@ -267,7 +283,10 @@ impl<A: Agent> AgentRuntime<A> {
                 state.pending[index].status = CallStatus::Executed;
             }
             Err(error) => {
-                if matches!(error, ToolError::Grant { .. } | ToolError::ApprovalRequired { .. }) {
+                if matches!(
+                    error,
+                    ToolError::Grant { .. } | ToolError::ApprovalRequired { .. }
+                ) {
                     self.refuse(state, index, error);
                 } else {
                     let text = error.model_message();

@@ -295,7 +295,10 @@ impl<A: Agent> AgentRuntime<A> {
         let call = state
             .pending
             .iter_mut()
-            .find(|c| c.call_id == decision.call_id && matches!(c.status, CallStatus::AwaitingApproval { .. }))
+            .find(|c| {
+                c.call_id == decision.call_id
+                    && matches!(c.status, CallStatus::AwaitingApproval { .. })
+            })
             .ok_or(EngineError::NotPending {
                 run_id,
                 call_id: decision.call_id,

@@ -127,7 +127,9 @@ impl CallStatus {
     pub fn is_open(&self) -> bool {
         matches!(
             self,
-            CallStatus::Proposed | CallStatus::AwaitingApproval { .. } | CallStatus::Approved { .. }
+            CallStatus::Proposed
+                | CallStatus::AwaitingApproval { .. }
+                | CallStatus::Approved { .. }
         )
     }
 }

@@ -56,20 +56,35 @@ fn is_b64url_byte(b: u8) -> bool {
 
 /// Length of the run of bytes satisfying `pred` starting at `from`.
 fn run_len(bytes: &[u8], from: usize, pred: fn(u8) -> bool) -> usize {
-    bytes[from..].iter().take_while(|b| pred(**b)).count()
+    bytes
+        .get(from..)
+        .unwrap_or(&[])
+        .iter()
+        .take_while(|b| pred(**b))
+        .count()
 }
 
 /// Finds every credential-shaped run in `text`, in order, without overlaps.
+///
+/// Ranges are byte offsets; every range starts and ends on a `char`
+/// boundary, so `&text[m.start..m.end]` never panics.
+///
 /// (Examples are in the `secrets` module docs: this file is also compiled
 /// into the macro crate, where a doctest could not name this crate.)
 pub fn find_credentials(text: &str) -> Vec<CredentialMatch> {
-    let bytes = text.as_bytes();
+    find_credentials_in_bytes(text.as_bytes())
+}
+
+/// Like [`find_credentials`], over bytes that need not be UTF-8 (for example
+/// text after percent-decoding).
+
+pub fn find_credentials_in_bytes(bytes: &[u8]) -> Vec<CredentialMatch> {
     let mut found = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
         // Only start a match at a token boundary, so `task-...` is not `sk-...`.
         let at_boundary = i == 0 || !is_token_byte(bytes[i - 1]);
-        if let Some(m) = at_boundary.then(|| match_at(text, i)).flatten() {
+        if let Some(m) = at_boundary.then(|| match_at(bytes, i)).flatten() {
             i = m.end;
             found.push(m);
         } else {
@@ -84,9 +99,18 @@ pub fn contains_credential(text: &str) -> bool {
     !find_credentials(text).is_empty()
 }
 
-fn match_at(text: &str, i: usize) -> Option<CredentialMatch> {
-    let bytes = text.as_bytes();
-    let rest = &text[i..];
+/// The first position of `needle` in `haystack`.
+fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+// Works on bytes, not `&str`: `i` may sit inside a multi-byte character
+// (every prefix we look for is ASCII, so such positions simply never match).
+fn match_at(bytes: &[u8], i: usize) -> Option<CredentialMatch> {
+    let rest = bytes.get(i..)?;
     let hit = |len: usize, kind| {
         Some(CredentialMatch {
             start: i,
@@ -94,28 +118,27 @@ fn match_at(text: &str, i: usize) -> Option<CredentialMatch> {
             kind,
         })
     };
-    if rest.starts_with("-----BEGIN ") {
-        let header_end = rest
-            .find("-----\n")
-            .or_else(|| rest[5..].find("-----").map(|p| p + 5));
-        let header = &rest[..header_end.unwrap_or(0).min(rest.len())];
-        if header.contains("PRIVATE KEY") {
-            let end = rest
-                .find("-----END ")
-                .and_then(|p| rest[p + 9..].find("-----").map(|q| p + 9 + q + 5))
+    if rest.starts_with(b"-----BEGIN ") {
+        let header_end = find_bytes(rest, b"-----\n")
+            .or_else(|| find_bytes(rest.get(5..)?, b"-----").map(|p| p + 5))
+            .unwrap_or(0);
+        let header = rest.get(..header_end).unwrap_or(&[]);
+        if find_bytes(header, b"PRIVATE KEY").is_some() {
+            let end = find_bytes(rest, b"-----END ")
+                .and_then(|p| find_bytes(rest.get(p + 9..)?, b"-----").map(|q| p + 9 + q + 5))
                 .unwrap_or(rest.len());
             return hit(end, CredentialKind::PrivateKey);
         }
         return None;
     }
-    if rest.starts_with("sk-") || rest.starts_with("sk_live_") || rest.starts_with("sk_test_") {
+    if rest.starts_with(b"sk-") || rest.starts_with(b"sk_live_") || rest.starts_with(b"sk_test_") {
         let len = run_len(bytes, i, is_token_byte);
-        if len >= 20 && has_digit_and_letter(&rest[3..len]) {
+        if len >= 20 && has_digit_and_letter(rest.get(3..len).unwrap_or(&[])) {
             return hit(len, CredentialKind::SkApiKey);
         }
         return None;
     }
-    if (rest.starts_with("AKIA") || rest.starts_with("ASIA")) && rest.len() >= 20 {
+    if (rest.starts_with(b"AKIA") || rest.starts_with(b"ASIA")) && rest.len() >= 20 {
         let len = run_len(bytes, i, |b| b.is_ascii_uppercase() || b.is_ascii_digit());
         if len == 20 {
             return hit(len, CredentialKind::AwsAccessKey);
@@ -123,7 +146,7 @@ fn match_at(text: &str, i: usize) -> Option<CredentialMatch> {
         return None;
     }
     for prefix in ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"] {
-        if rest.starts_with(prefix) {
+        if rest.starts_with(prefix.as_bytes()) {
             let len = run_len(bytes, i, is_token_byte);
             if len >= prefix.len() + 30 {
                 return hit(len, CredentialKind::GitHubToken);
@@ -131,10 +154,9 @@ fn match_at(text: &str, i: usize) -> Option<CredentialMatch> {
             return None;
         }
     }
-    if rest.starts_with("xox")
-        && rest.len() > 4
-        && matches!(bytes[i + 3], b'b' | b'p' | b'a' | b'o' | b's' | b'r')
-        && bytes[i + 4] == b'-'
+    if rest.starts_with(b"xox")
+        && matches!(rest.get(3), Some(b'b' | b'p' | b'a' | b'o' | b's' | b'r'))
+        && rest.get(4) == Some(&b'-')
     {
         let len = run_len(bytes, i, is_token_byte);
         if len >= 15 {
@@ -142,10 +164,12 @@ fn match_at(text: &str, i: usize) -> Option<CredentialMatch> {
         }
         return None;
     }
-    if rest.starts_with("eyJ") {
+    if rest.starts_with(b"eyJ") {
         let first = run_len(bytes, i, is_b64url_byte);
         let second_start = i + first;
-        if bytes.get(second_start) == Some(&b'.') && rest[first + 1..].starts_with("eyJ") {
+        if bytes.get(second_start) == Some(&b'.')
+            && bytes.get(second_start + 1..)?.starts_with(b"eyJ")
+        {
             let second = run_len(bytes, second_start + 1, is_b64url_byte);
             let third_start = second_start + 1 + second;
             if bytes.get(third_start) == Some(&b'.') {
@@ -159,8 +183,8 @@ fn match_at(text: &str, i: usize) -> Option<CredentialMatch> {
     None
 }
 
-fn has_digit_and_letter(s: &str) -> bool {
-    s.bytes().any(|b| b.is_ascii_digit()) && s.bytes().any(|b| b.is_ascii_alphabetic())
+fn has_digit_and_letter(s: &[u8]) -> bool {
+    s.iter().any(|b| b.is_ascii_digit()) && s.iter().any(|b| b.is_ascii_alphabetic())
 }
 
 #[cfg(test)]
@@ -214,6 +238,27 @@ mod tests {
         ] {
             assert!(kinds(text).is_empty(), "{text}");
         }
+    }
+
+    #[test]
+    fn never_panics_inside_multibyte_characters() {
+        // A continuation byte is not a token byte, so every position inside
+        // `é` or `🔑` is a candidate start; none may slice a `&str` there.
+        let text = "é🔑 ключ sk-abcdefghij0123456789 ü-----BEGIN x";
+        let found = find_credentials(text);
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            &text[found[0].start..found[0].end],
+            "sk-abcdefghij0123456789"
+        );
+    }
+
+    #[test]
+    fn pem_key_inside_json_escaped_text() {
+        let text = r#"{"k":"-----BEGIN PRIVATE KEY-----\nMIIabc\n-----END PRIVATE KEY-----"}"#;
+        let found = find_credentials(text);
+        assert_eq!(kinds(text), [CredentialKind::PrivateKey]);
+        assert!(text[found[0].end..].starts_with('"'));
     }
 
     #[test]
