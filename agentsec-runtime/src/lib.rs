@@ -16,6 +16,7 @@
 //! Most applications use the `agentsec` facade crate instead of this one.
 #![warn(missing_docs)]
 
+pub mod guard;
 pub mod identity;
 pub mod permission;
 pub mod secrets;
