@@ -12,6 +12,8 @@
 //!   and verified at the point of execution.
 //! - [`identity`]: users, run ids and call ids.
 //! - [`secrets`]: the secret store tools receive `#[secret]` values from.
+//! - [`guard`]: input screening, spotlighting of untrusted output, taint
+//!   tracking (rule of two), URL allowlists and scoped retrieval.
 //!
 //! Most applications use the `agentsec` facade crate instead of this one.
 #![warn(missing_docs)]

@@ -43,7 +43,10 @@ pub trait SecretStore: Send + Sync + 'static {
     fn kind(&self) -> &'static str;
 
     /// The secret called `name`, or `None` when the store does not have it.
-    fn get<'a>(&'a self, name: &'a str) -> SecretFuture<'a, Result<Option<SecretString>, SecretError>>;
+    fn get<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> SecretFuture<'a, Result<Option<SecretString>, SecretError>>;
 }
 
 /// Secrets held in memory: for tests and examples.
@@ -93,7 +96,10 @@ impl SecretStore for MemorySecretStore {
         "memory"
     }
 
-    fn get<'a>(&'a self, name: &'a str) -> SecretFuture<'a, Result<Option<SecretString>, SecretError>> {
+    fn get<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> SecretFuture<'a, Result<Option<SecretString>, SecretError>> {
         let value = self
             .values
             .read()

@@ -9,7 +9,8 @@ use regex::Regex;
 use super::Found;
 use super::normalize::normalize;
 
-static BASE64: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"[A-Za-z0-9+/_-]{24,}={0,2}").ok());
+static BASE64: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"[A-Za-z0-9+/_-]{24,}={0,2}").ok());
 static HEX: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r"(?:[0-9a-fA-F]{2}){16,}|(?:\\x[0-9a-fA-F]{2}){8,}|(?:%[0-9a-fA-F]{2}){8,}|(?:\b[0-9a-fA-F]{2} ){12,}[0-9a-fA-F]{2}\b").ok()
 });
@@ -61,7 +62,11 @@ pub(crate) fn decode_base64(s: &str) -> Option<Vec<u8>> {
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
     // `\x41`, `%41` and `41 42` all become `4142`.
-    let digits: String = s.replace("\\x", "").chars().filter(char::is_ascii_hexdigit).collect();
+    let digits: String = s
+        .replace("\\x", "")
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .collect();
     hex::decode(digits).ok()
 }
 
@@ -72,8 +77,14 @@ fn as_text(bytes: &[u8]) -> Option<String> {
     if total < 12 {
         return None;
     }
-    let printable = text.chars().filter(|c| !c.is_control() || matches!(c, '\n' | '\t' | '\r')).count();
-    let letters = text.chars().filter(|c| c.is_alphabetic() || *c == ' ').count();
+    let printable = text
+        .chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t' | '\r'))
+        .count();
+    let letters = text
+        .chars()
+        .filter(|c| c.is_alphabetic() || *c == ' ')
+        .count();
     (printable * 10 >= total * 9 && letters * 2 >= total).then(|| text.to_owned())
 }
 
@@ -101,7 +112,9 @@ fn decoded_blobs(visible: &str) -> Vec<String> {
         for m in re.find_iter(visible) {
             let s = m.as_str();
             // Long runs of one kind of character are words or hex, not base64.
-            if s.bytes().all(|b| b.is_ascii_hexdigit()) || s.bytes().all(|b| b.is_ascii_alphabetic()) {
+            if s.bytes().all(|b| b.is_ascii_hexdigit())
+                || s.bytes().all(|b| b.is_ascii_alphabetic())
+            {
                 continue;
             }
             if let Some(t) = decode_base64(s).and_then(|b| as_text(&b)) {
@@ -124,16 +137,24 @@ pub(crate) fn check(
     let carrier = CARRIER.as_ref().is_some_and(|re| re.is_match(norm));
     for decoded in decoded_blobs(visible) {
         let folded = normalize(&decoded);
-        let instruction_like = INSTRUCTION_LIKE.as_ref().is_some_and(|re| re.is_match(&folded));
+        let instruction_like = INSTRUCTION_LIKE
+            .as_ref()
+            .is_some_and(|re| re.is_match(&folded));
         if carrier || instruction_like || text_rules(&decoded, depth + 1) {
-            out.push(Found::new("encoded.payload", folded.chars().take(80).collect()));
+            out.push(Found::new(
+                "encoded.payload",
+                folded.chars().take(80).collect(),
+            ));
             return;
         }
     }
     if norm.contains("rot13") || norm.contains("rot-13") || norm.contains("caesar") {
         let shifted = rot13(visible);
         if text_rules(&shifted, depth + 1) {
-            out.push(Found::new("encoded.payload", normalize(&shifted).chars().take(80).collect()));
+            out.push(Found::new(
+                "encoded.payload",
+                normalize(&shifted).chars().take(80).collect(),
+            ));
         }
     }
 }
@@ -144,8 +165,14 @@ mod tests {
 
     #[test]
     fn decodes_base64_variants() {
-        assert_eq!(decode_base64("aGVsbG8gd29ybGQ=").as_deref(), Some(&b"hello world"[..]));
-        assert_eq!(decode_base64("aGVsbG8gd29ybGQ").as_deref(), Some(&b"hello world"[..]));
+        assert_eq!(
+            decode_base64("aGVsbG8gd29ybGQ=").as_deref(),
+            Some(&b"hello world"[..])
+        );
+        assert_eq!(
+            decode_base64("aGVsbG8gd29ybGQ").as_deref(),
+            Some(&b"hello world"[..])
+        );
         assert!(decode_base64("not base64!").is_none());
         assert_eq!(decode_hex("\\x68\\x69").as_deref(), Some(&b"hi"[..]));
         assert_eq!(decode_hex("%68%69").as_deref(), Some(&b"hi"[..]));

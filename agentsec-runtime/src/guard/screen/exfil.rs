@@ -16,7 +16,8 @@ static HTML_IMAGE: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r#"<img\b[^>]{0,200}?\bsrc\s*=\s*["']?(https?://[^\s"'>]+)"#).ok());
 static MD_LINK: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"(?:^|[^!])\[[^\]\n]{0,200}\]\(\s*<?(https?://[^\s)<>]+)").ok());
-static BARE_URL: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r#"https?://[^\s)"'>\]]+"#).ok());
+static BARE_URL: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r#"https?://[^\s)"'>\]]+"#).ok());
 
 /// A slot for the model to fill: `{data}`, `{{history}}`, `$SECRET`, `[CHAT]`, `<summary>`.
 static PLACEHOLDER: LazyLock<Option<Regex>> = LazyLock::new(|| {
@@ -49,8 +50,9 @@ static MAIL_AWAY: LazyLock<Option<Regex>> = LazyLock::new(|| {
     .ok()
 });
 /// "Append X to <url>": a verb that fills a URL's trailing empty slot.
-static APPEND: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"\b(?:append|add|attach|concatenate|include|put)\b[^.\n]{0,80}\bto\b").ok());
+static APPEND: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"\b(?:append|add|attach|concatenate|include|put)\b[^.\n]{0,80}\bto\b").ok()
+});
 /// Any "send/forward ... to <address>", which only counts with secrecy.
 static SEND_TO: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r"\b(?:forward|send|email|copy|bcc|cc|mail)\b[^\n]{0,60}?\bto\s+[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}").ok()
@@ -66,12 +68,17 @@ fn query(url: &str) -> &str {
 
 /// A query value that is prose or a long encoded blob.
 fn carries_data(query: &str) -> bool {
-    query.split('&').filter_map(|kv| kv.split_once('=')).any(|(_, v)| {
-        let prose = v.matches("%20").count() + v.matches('+').count();
-        let blob = v.len() >= 48
-            && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'%' | b'-' | b'_' | b'=' | b'.'));
-        prose >= 3 || blob
-    })
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .any(|(_, v)| {
+            let prose = v.matches("%20").count() + v.matches('+').count();
+            let blob = v.len() >= 48
+                && v.bytes().all(|b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'%' | b'-' | b'_' | b'=' | b'.')
+                });
+            prose >= 3 || blob
+        })
 }
 
 /// Whether the URL ending at `end` in `text` is followed by a placeholder
@@ -90,20 +97,32 @@ fn sensitive_placeholder(q: &str) -> bool {
         return false;
     };
     p.find_iter(q).any(|m| s.is_match(m.as_str()))
-        || q.split('&').filter_map(|kv| kv.split_once('=')).any(|(k, v)| {
-            s.is_match(k) && v.chars().all(|c| c.is_ascii_uppercase() || c == '_') && v.len() >= 3
-        })
+        || q.split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .any(|(k, v)| {
+                s.is_match(k)
+                    && v.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+                    && v.len() >= 3
+            })
 }
 
 pub(crate) fn check(input: &Input, out: &mut Vec<Found>) {
     let text = &input.visible_lower;
     // Images are fetched as soon as they are rendered: any data slot counts.
-    for re in [&MD_IMAGE, &HTML_IMAGE].into_iter().filter_map(|r| r.as_ref()) {
+    for re in [&MD_IMAGE, &HTML_IMAGE]
+        .into_iter()
+        .filter_map(|r| r.as_ref())
+    {
         for c in re.captures_iter(text) {
             let Some(url) = c.get(1) else { continue };
             let q = query(url.as_str());
-            if (!q.is_empty() && (has_placeholder(q) || carries_data(q))) || placeholder_after(text, url.end()) {
-                out.push(Found::new("exfil.markdown_image", excerpt(text, url.start(), 100)));
+            if (!q.is_empty() && (has_placeholder(q) || carries_data(q)))
+                || placeholder_after(text, url.end())
+            {
+                out.push(Found::new(
+                    "exfil.markdown_image",
+                    excerpt(text, url.start(), 100),
+                ));
                 return;
             }
         }
@@ -123,27 +142,35 @@ pub(crate) fn check(input: &Input, out: &mut Vec<Found>) {
                 re.find_iter(text).find(|url| {
                     // The visible (case-kept) text keeps `$SECRET`-style slots readable.
                     let original = input.visible.get(url.range()).unwrap_or(url.as_str());
-                    sensitive_placeholder(query(url.as_str())) || sensitive_placeholder(query(original))
+                    sensitive_placeholder(query(url.as_str()))
+                        || sensitive_placeholder(query(original))
                 })
             })
         });
     // `...?text=` left empty for the model to fill in.
     let linkish = linkish.or_else(|| {
         let append = APPEND.as_ref().is_some_and(|re| re.is_match(text));
-        BARE_URL
-            .as_ref()
-            .and_then(|re| re.find_iter(text).find(|u| append && u.as_str().contains('?') && u.as_str().ends_with('=')))
+        BARE_URL.as_ref().and_then(|re| {
+            re.find_iter(text)
+                .find(|u| append && u.as_str().contains('?') && u.as_str().ends_with('='))
+        })
     });
     if let Some(url) = linkish {
-        out.push(Found::new("exfil.link_with_data", excerpt(text, url.start(), 100)));
+        out.push(Found::new(
+            "exfil.link_with_data",
+            excerpt(text, url.start(), 100),
+        ));
         return;
     }
     let norm = &input.norm.text;
-    if let Some(m) = INSTRUCTION.as_ref().and_then(|re| re.find(norm)) {
-        if !m.as_str().contains("your api key") {
-            out.push(Found::new("exfil.instruction", excerpt(norm, m.start(), 100)));
-            return;
-        }
+    if let Some(m) = INSTRUCTION.as_ref().and_then(|re| re.find(norm))
+        && !m.as_str().contains("your api key")
+    {
+        out.push(Found::new(
+            "exfil.instruction",
+            excerpt(norm, m.start(), 100),
+        ));
+        return;
     }
     let secrecy = SECRECY.as_ref().is_some_and(|re| re.is_match(text));
     if secrecy && let Some(m) = SEND_TO.as_ref().and_then(|re| re.find(text)) {
@@ -152,7 +179,15 @@ pub(crate) fn check(input: &Input, out: &mut Vec<Found>) {
     }
     if let Some(m) = MAIL_AWAY.as_ref().and_then(|re| re.find(text)) {
         let quantified = m.as_str().contains("all ") || m.as_str().contains("every");
-        let secret_words = ["password", "credential", "secret", "api key", "private key", "token", "history"];
+        let secret_words = [
+            "password",
+            "credential",
+            "secret",
+            "api key",
+            "private key",
+            "token",
+            "history",
+        ];
         let sensitive = secret_words.iter().any(|w| m.as_str().contains(w));
         if sensitive || quantified {
             out.push(Found::new("exfil.mail_away", excerpt(text, m.start(), 100)));

@@ -47,7 +47,9 @@ fn flush_tags(run: &mut String, after_flag: bool, cancelled: bool, smuggled: &mu
     let flag_like = after_flag
         && cancelled
         && (2..=7).contains(&run.len())
-        && run.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        && run
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
     if !flag_like {
         if !smuggled.is_empty() {
             smuggled.push(' ');
@@ -62,7 +64,10 @@ fn flush_tags(run: &mut String, after_flag: bool, cancelled: bool, smuggled: &mu
 }
 
 fn is_zero_width(c: char) -> bool {
-    matches!(c, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{180E}')
+    matches!(
+        c,
+        '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{180E}'
+    )
 }
 
 /// Zero-width characters between two ASCII letters or digits (inside Latin
@@ -76,8 +81,12 @@ fn zero_width_in_words(raw: &str) -> usize {
             continue;
         }
         let prev = chars[..i].iter().rev().find(|c| !is_zero_width(**c));
-        let next = chars.get(i + 1..).and_then(|r| r.iter().find(|c| !is_zero_width(**c)));
-        if prev.is_some_and(char::is_ascii_alphanumeric) && next.is_some_and(char::is_ascii_alphanumeric) {
+        let next = chars
+            .get(i + 1..)
+            .and_then(|r| r.iter().find(|c| !is_zero_width(**c)));
+        if prev.is_some_and(char::is_ascii_alphanumeric)
+            && next.is_some_and(char::is_ascii_alphanumeric)
+        {
             count += 1;
         }
     }
@@ -85,18 +94,28 @@ fn zero_width_in_words(raw: &str) -> usize {
 }
 
 fn has_rtl_letters(raw: &str) -> bool {
-    raw.chars().any(|c| matches!(c as u32, 0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFC))
+    raw.chars()
+        .any(|c| matches!(c as u32, 0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFC))
 }
 
 pub(crate) fn check(raw: &str, tags: &TagScan, out: &mut Vec<Found>) {
     if !tags.smuggled.is_empty() {
-        out.push(Found::new("hidden.unicode_tags", tags.smuggled.chars().take(80).collect()));
+        out.push(Found::new(
+            "hidden.unicode_tags",
+            tags.smuggled.chars().take(80).collect(),
+        ));
     }
     let zw = zero_width_in_words(raw);
     if zw >= 2 {
-        out.push(Found::new("hidden.zero_width", format!("{zw} zero-width characters inside words")));
+        out.push(Found::new(
+            "hidden.zero_width",
+            format!("{zw} zero-width characters inside words"),
+        ));
     }
-    let overrides = raw.chars().filter(|c| matches!(c, '\u{202D}' | '\u{202E}')).count();
+    let overrides = raw
+        .chars()
+        .filter(|c| matches!(c, '\u{202D}' | '\u{202E}'))
+        .count();
     let controls = raw
         .chars()
         .filter(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
@@ -104,6 +123,9 @@ pub(crate) fn check(raw: &str, tags: &TagScan, out: &mut Vec<Found>) {
     // Embeddings and isolates are normal in right-to-left text; overrides
     // (which visually reverse Latin text) are not.
     if overrides > 0 || (controls > 0 && !has_rtl_letters(raw)) {
-        out.push(Found::new("hidden.bidi_control", format!("{controls} bidirectional control characters")));
+        out.push(Found::new(
+            "hidden.bidi_control",
+            format!("{controls} bidirectional control characters"),
+        ));
     }
 }

@@ -63,7 +63,10 @@ static PERSONA: LazyLock<Vec<Regex>> = LazyLock::new(|| {
 
 /// "developer mode" and friends: a switch only when the text is about an AI.
 static MODE_SWITCH: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"\b(?:developer|dev|god|dan|jailbreak|jailbroken|sudo|unrestricted|unfiltered)[ -]mode\b").ok()
+    Regex::new(
+        r"\b(?:developer|dev|god|dan|jailbreak|jailbroken|sudo|unrestricted|unfiltered)[ -]mode\b",
+    )
+    .ok()
 });
 static AI_CONTEXT: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r"\b(?:chatgpt|gpt|ai|assistant|model|llm|restrictions|filters|content polic(?:y|ies)|censor\w*|guidelines|openai|anthropic|claude|language model)\b").ok()
@@ -78,17 +81,30 @@ pub(crate) fn check(input: &Input, out: &mut Vec<Found>) {
             .map(|m| m.start())
     };
     if let Some(at) = first(&CHAT_TEMPLATE) {
-        out.push(Found::new("impersonation.chat_template", excerpt(text, at, 80)));
+        out.push(Found::new(
+            "impersonation.chat_template",
+            excerpt(text, at, 80),
+        ));
     }
     if let Some(cue) = ROLE_CUE.as_ref() {
-        let hit = ROLE_LABEL.iter().flat_map(|re| re.find_iter(text)).find(|m| {
-            // The label's own line, or the next line for a bare header.
-            let rest = text.get(m.end()..).unwrap_or("");
-            let body: String = rest.trim_start_matches([' ', '\n']).chars().take(240).collect();
-            cue.is_match(&body) && !is_mention(input, m.start(), m.end())
-        });
+        let hit = ROLE_LABEL
+            .iter()
+            .flat_map(|re| re.find_iter(text))
+            .find(|m| {
+                // The label's own line, or the next line for a bare header.
+                let rest = text.get(m.end()..).unwrap_or("");
+                let body: String = rest
+                    .trim_start_matches([' ', '\n'])
+                    .chars()
+                    .take(240)
+                    .collect();
+                cue.is_match(&body) && !is_mention(input, m.start(), m.end())
+            });
         if let Some(m) = hit {
-            out.push(Found::new("impersonation.role_header", excerpt(text, m.start(), 80)));
+            out.push(Found::new(
+                "impersonation.role_header",
+                excerpt(text, m.start(), 80),
+            ));
         }
     }
     let persona = first(&PERSONA).or_else(|| {

@@ -82,7 +82,12 @@ pub struct RuleInfo {
     pub description: &'static str,
 }
 
-const fn rule(id: &'static str, category: RuleCategory, default: Verdict, description: &'static str) -> RuleInfo {
+const fn rule(
+    id: &'static str,
+    category: RuleCategory,
+    default: Verdict,
+    description: &'static str,
+) -> RuleInfo {
     RuleInfo {
         id,
         category,
@@ -96,23 +101,108 @@ use Verdict::{Block, Flag};
 
 /// Every rule of [`RuleGuard`].
 pub const RULES: &[RuleInfo] = &[
-    rule("override.instructions", C::InstructionOverride, Block, "a dismissal of the model's instructions (en/fr/de/es/it/pt)"),
-    rule("override.new_instructions", C::InstructionOverride, Block, "\"new instructions:\", \"from now on you ...\", \"your new task is\""),
-    rule("override.obfuscated", C::InstructionOverride, Block, "an override spelt with spaces or punctuation between letters"),
-    rule("impersonation.chat_template", C::Impersonation, Block, "chat-template tokens such as <|im_start|>, [INST], <<SYS>>"),
-    rule("impersonation.role_header", C::Impersonation, Block, "a system/admin role label followed by instructions to the model"),
-    rule("impersonation.persona", C::Impersonation, Block, "a persona switch: \"you are now DAN\", \"developer mode\""),
-    rule("hidden.unicode_tags", C::HiddenText, Block, "text hidden in Unicode tag characters (U+E0000..U+E007F)"),
-    rule("hidden.zero_width", C::HiddenText, Flag, "zero-width characters inside words"),
-    rule("hidden.bidi_control", C::HiddenText, Flag, "bidirectional overrides, or bidi controls in left-to-right text"),
-    rule("encoded.payload", C::EncodedPayload, Block, "an encoded blob that decodes to instructions"),
-    rule("exfil.markdown_image", C::Exfiltration, Block, "an image URL whose query carries data or a placeholder"),
-    rule("exfil.link_with_data", C::Exfiltration, Block, "a link or URL with a placeholder for conversation data"),
-    rule("exfil.instruction", C::Exfiltration, Block, "an instruction to put conversation data into a URL"),
-    rule("exfil.mail_away", C::Exfiltration, Block, "an instruction to send secrets or all data to an address"),
-    rule("toolcall.json", C::ToolCallLookalike, Block, "JSON shaped like a tool call (tool_calls, name + arguments)"),
-    rule("toolcall.tags", C::ToolCallLookalike, Block, "tool-call markup such as <tool_call>"),
-    rule("toolcall.directive", C::ToolCallLookalike, Flag, "an instruction to call a named tool"),
+    rule(
+        "override.instructions",
+        C::InstructionOverride,
+        Block,
+        "a dismissal of the model's instructions (en/fr/de/es/it/pt)",
+    ),
+    rule(
+        "override.new_instructions",
+        C::InstructionOverride,
+        Block,
+        "\"new instructions:\", \"from now on you ...\", \"your new task is\"",
+    ),
+    rule(
+        "override.obfuscated",
+        C::InstructionOverride,
+        Block,
+        "an override spelt with spaces or punctuation between letters",
+    ),
+    rule(
+        "impersonation.chat_template",
+        C::Impersonation,
+        Block,
+        "chat-template tokens such as <|im_start|>, [INST], <<SYS>>",
+    ),
+    rule(
+        "impersonation.role_header",
+        C::Impersonation,
+        Block,
+        "a system/admin role label followed by instructions to the model",
+    ),
+    rule(
+        "impersonation.persona",
+        C::Impersonation,
+        Block,
+        "a persona switch: \"you are now DAN\", \"developer mode\"",
+    ),
+    rule(
+        "hidden.unicode_tags",
+        C::HiddenText,
+        Block,
+        "text hidden in Unicode tag characters (U+E0000..U+E007F)",
+    ),
+    rule(
+        "hidden.zero_width",
+        C::HiddenText,
+        Flag,
+        "zero-width characters inside words",
+    ),
+    rule(
+        "hidden.bidi_control",
+        C::HiddenText,
+        Flag,
+        "bidirectional overrides, or bidi controls in left-to-right text",
+    ),
+    rule(
+        "encoded.payload",
+        C::EncodedPayload,
+        Block,
+        "an encoded blob that decodes to instructions",
+    ),
+    rule(
+        "exfil.markdown_image",
+        C::Exfiltration,
+        Block,
+        "an image URL whose query carries data or a placeholder",
+    ),
+    rule(
+        "exfil.link_with_data",
+        C::Exfiltration,
+        Block,
+        "a link or URL with a placeholder for conversation data",
+    ),
+    rule(
+        "exfil.instruction",
+        C::Exfiltration,
+        Block,
+        "an instruction to put conversation data into a URL",
+    ),
+    rule(
+        "exfil.mail_away",
+        C::Exfiltration,
+        Block,
+        "an instruction to send secrets or all data to an address",
+    ),
+    rule(
+        "toolcall.json",
+        C::ToolCallLookalike,
+        Block,
+        "JSON shaped like a tool call (tool_calls, name + arguments)",
+    ),
+    rule(
+        "toolcall.tags",
+        C::ToolCallLookalike,
+        Block,
+        "tool-call markup such as <tool_call>",
+    ),
+    rule(
+        "toolcall.directive",
+        C::ToolCallLookalike,
+        Flag,
+        "an instruction to call a named tool",
+    ),
 ];
 
 /// One rule that matched.
@@ -226,7 +316,11 @@ impl RuleGuard {
 
     /// Sets the verdict for a rule id (`hidden.zero_width`) or a whole
     /// category prefix (`hidden`); [`Verdict::Allow`] disables.
-    pub fn with_action(mut self, rule_or_category: &str, verdict: Verdict) -> Result<Self, UnknownRule> {
+    pub fn with_action(
+        mut self,
+        rule_or_category: &str,
+        verdict: Verdict,
+    ) -> Result<Self, UnknownRule> {
         let matching: Vec<&'static str> = RULES
             .iter()
             .filter(|r| r.id == rule_or_category || r.category.prefix() == rule_or_category)
@@ -261,7 +355,9 @@ impl InputGuard for RuleGuard {
         run_rules(text, 0, &mut found);
         let mut screening = Screening::allow();
         for f in found {
-            let Some(info) = RULES.iter().find(|r| r.id == f.id) else { continue };
+            let Some(info) = RULES.iter().find(|r| r.id == f.id) else {
+                continue;
+            };
             let verdict = self.action(info.id);
             if verdict == Verdict::Allow || screening.hit(info.id) {
                 continue;

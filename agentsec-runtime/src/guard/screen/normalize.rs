@@ -59,7 +59,10 @@ pub(crate) fn normalize_full(input: &str) -> Normalized {
             continue;
         }
         if c.is_whitespace() {
-            let ws = if matches!(c, '\n' | '\r' | '\u{2028}' | '\u{2029}' | '\u{0B}' | '\u{0C}') {
+            let ws = if matches!(
+                c,
+                '\n' | '\r' | '\u{2028}' | '\u{2029}' | '\u{0B}' | '\u{0C}'
+            ) {
                 '\n'
             } else {
                 ' '
@@ -202,7 +205,10 @@ fn undo_leetspeak(text: &str) -> String {
     while let Some(c) = chars.next() {
         if c.is_ascii_alphanumeric() || c == '@' || c == '$' {
             token.push(c);
-            if chars.peek().is_some_and(|n| n.is_ascii_alphanumeric() || *n == '@' || *n == '$') {
+            if chars
+                .peek()
+                .is_some_and(|n| n.is_ascii_alphanumeric() || *n == '@' || *n == '$')
+            {
                 continue;
             }
             let next_is_dot = chars.peek() == Some(&'.');
@@ -254,6 +260,9 @@ mod tests {
         assert_eq!(normalize("𝐢𝐠𝐧𝐨𝐫𝐞"), "ignore");
         assert_eq!(normalize("a\r\n\r\n  b\t c"), "a\nb c");
         assert_eq!(normalize("Straße ÉTÉ"), "strasse ete");
-        assert_eq!(normalize("base64 sha256 2024 p@ssw0rd bob@example.com"), "base64 sha256 2024 password bob@example.com");
+        assert_eq!(
+            normalize("base64 sha256 2024 p@ssw0rd bob@example.com"),
+            "base64 sha256 2024 password bob@example.com"
+        );
     }
 }

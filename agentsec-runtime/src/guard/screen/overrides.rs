@@ -18,71 +18,249 @@ use super::text::{Input, Token, excerpt, is_mention};
 
 const VERBS: &[&str] = &[
     // en
-    "ignore", "disregard", "forget", "override", "bypass", "discard", "abandon", "neglect",
-    "overlook", "dismiss", "nullify", "supersede", "unlearn", "circumvent",
+    "ignore",
+    "disregard",
+    "forget",
+    "override",
+    "bypass",
+    "discard",
+    "abandon",
+    "neglect",
+    "overlook",
+    "dismiss",
+    "nullify",
+    "supersede",
+    "unlearn",
+    "circumvent",
     // fr
-    "ignorez", "ignorer", "oublie", "oubliez", "oublier", "abstraction", "contourne", "contournez",
+    "ignorez",
+    "ignorer",
+    "oublie",
+    "oubliez",
+    "oublier",
+    "abstraction",
+    "contourne",
+    "contournez",
     // de
-    "ignoriere", "ignorieren", "ignorier", "vergiss", "vergessen", "vergesst", "missachte",
-    "missachten", "ubergehe", "ubergehen", "verwirf", "verwerfen",
+    "ignoriere",
+    "ignorieren",
+    "ignorier",
+    "vergiss",
+    "vergessen",
+    "vergesst",
+    "missachte",
+    "missachten",
+    "ubergehe",
+    "ubergehen",
+    "verwirf",
+    "verwerfen",
     // es / it / pt
-    "ignora", "ignorad", "ignorar", "olvida", "olvide", "olvidad", "olvidar", "omite",
-    "omitir", "descarta", "omiso", "dimentica", "dimenticate", "tralascia", "esqueca",
-    "desconsidere", "desconsidera",
+    "ignora",
+    "ignorad",
+    "ignorar",
+    "olvida",
+    "olvide",
+    "olvidad",
+    "olvidar",
+    "omite",
+    "omitir",
+    "descarta",
+    "omiso",
+    "dimentica",
+    "dimenticate",
+    "tralascia",
+    "esqueca",
+    "desconsidere",
+    "desconsidera",
     // nl
-    "negeer", "vergeet",
+    "negeer",
+    "vergeet",
     // "set aside your instructions", "scratch the rules"
-    "aside", "scratch",
+    "aside",
+    "scratch",
 ];
 
 /// Verbs that override only when negated: "do not follow your rules".
 const NEGATED_VERBS: &[&str] = &[
-    "follow", "following", "obey", "heed", "respect", "honor", "honour", "befolge", "befolgen",
-    "folge", "suis", "suivez", "respecte", "respectez", "compte", "sigas", "sigan", "sigue",
-    "obedezcas", "seguir", "segui", "obbedire", "attention", "volg",
+    "follow",
+    "following",
+    "obey",
+    "heed",
+    "respect",
+    "honor",
+    "honour",
+    "befolge",
+    "befolgen",
+    "folge",
+    "suis",
+    "suivez",
+    "respecte",
+    "respectez",
+    "compte",
+    "sigas",
+    "sigan",
+    "sigue",
+    "obedezcas",
+    "seguir",
+    "segui",
+    "obbedire",
+    "attention",
+    "volg",
 ];
 
 const NOUNS: &[&str] = &[
     // en
-    "instructions", "instruction", "prompt", "prompts", "rules", "directions", "guidelines",
-    "directives", "directive", "commands", "orders", "guidance", "programming", "constraints",
-    "restrictions", "policies", "safeguards", "systemprompt",
+    "instructions",
+    "instruction",
+    "prompt",
+    "prompts",
+    "rules",
+    "directions",
+    "guidelines",
+    "directives",
+    "directive",
+    "commands",
+    "orders",
+    "guidance",
+    "programming",
+    "constraints",
+    "restrictions",
+    "policies",
+    "safeguards",
+    "systemprompt",
     // fr
-    "consignes", "consigne", "regles", "ordres", "indications", "commandes",
+    "consignes",
+    "consigne",
+    "regles",
+    "ordres",
+    "indications",
+    "commandes",
     // de
-    "anweisungen", "anweisung", "instruktionen", "befehle", "regeln", "vorgaben", "richtlinien",
-    "anordnungen", "einschrankungen",
+    "anweisungen",
+    "anweisung",
+    "instruktionen",
+    "befehle",
+    "regeln",
+    "vorgaben",
+    "richtlinien",
+    "anordnungen",
+    "einschrankungen",
     // es / it / pt
-    "instrucciones", "instruccion", "reglas", "indicaciones", "directrices", "ordenes", "normas",
-    "comandos", "restricciones", "istruzioni", "regole", "instrucoes", "regras", "orientacoes",
+    "instrucciones",
+    "instruccion",
+    "reglas",
+    "indicaciones",
+    "directrices",
+    "ordenes",
+    "normas",
+    "comandos",
+    "restricciones",
+    "istruzioni",
+    "regole",
+    "instrucoes",
+    "regras",
+    "orientacoes",
     // nl
-    "instructies", "regels", "opdrachten",
+    "instructies",
+    "regels",
+    "opdrachten",
 ];
 
 /// German compounds end with the noun: `Systemanweisungen`, `Sicherheitsregeln`.
-const NOUN_SUFFIXES: &[&str] = &["anweisungen", "anweisung", "regeln", "vorgaben", "richtlinien", "instruktionen"];
+const NOUN_SUFFIXES: &[&str] = &[
+    "anweisungen",
+    "anweisung",
+    "regeln",
+    "vorgaben",
+    "richtlinien",
+    "instruktionen",
+];
 
 fn is_noun(w: &str) -> bool {
-    is(NOUNS, w) || NOUN_SUFFIXES.iter().any(|s| w.len() > s.len() + 2 && w.ends_with(s))
+    is(NOUNS, w)
+        || NOUN_SUFFIXES
+            .iter()
+            .any(|s| w.len() > s.len() + 2 && w.ends_with(s))
 }
 
 /// Qualifiers placing the instructions before the attacker's text or with the model.
 const QUALIFIERS: &[&str] = &[
     // en
-    "previous", "prior", "above", "earlier", "preceding", "former", "original", "initial", "all",
-    "any", "every", "system", "programmed", "hidden", "safety", "your", "yours", "thy",
+    "previous",
+    "prior",
+    "above",
+    "earlier",
+    "preceding",
+    "former",
+    "original",
+    "initial",
+    "all",
+    "any",
+    "every",
+    "system",
+    "programmed",
+    "hidden",
+    "safety",
+    "your",
+    "yours",
+    "thy",
     // fr
-    "precedentes", "precedente", "anterieures", "anterieurs", "dessus", "toutes", "tous",
-    "initiales", "systeme", "originales", "tes", "vos", "ton", "ta", "votre",
+    "precedentes",
+    "precedente",
+    "anterieures",
+    "anterieurs",
+    "dessus",
+    "toutes",
+    "tous",
+    "initiales",
+    "systeme",
+    "originales",
+    "tes",
+    "vos",
+    "ton",
+    "ta",
+    "votre",
     // de
-    "vorherigen", "vorigen", "bisherigen", "obigen", "alle", "allen", "fruheren",
-    "ursprunglichen", "vorangegangenen", "deine", "deinen", "deiner", "ihre", "ihren",
+    "vorherigen",
+    "vorigen",
+    "bisherigen",
+    "obigen",
+    "alle",
+    "allen",
+    "fruheren",
+    "ursprunglichen",
+    "vorangegangenen",
+    "deine",
+    "deinen",
+    "deiner",
+    "ihre",
+    "ihren",
     // es / it / pt
-    "anteriores", "previas", "todas", "todos", "originales", "iniciales", "sistema", "arriba",
-    "tus", "sus", "precedenti", "tutte", "tutti", "sopra", "tue", "tuoi", "acima", "suas", "seus",
+    "anteriores",
+    "previas",
+    "todas",
+    "todos",
+    "originales",
+    "iniciales",
+    "sistema",
+    "arriba",
+    "tus",
+    "sus",
+    "precedenti",
+    "tutte",
+    "tutti",
+    "sopra",
+    "tue",
+    "tuoi",
+    "acima",
+    "suas",
+    "seus",
     "tuas",
     // nl
-    "vorige", "eerdere", "je", "jouw",
+    "vorige",
+    "eerdere",
+    "je",
+    "jouw",
 ];
 
 /// First-person possessives: the writer dismissing their own instructions.
@@ -98,43 +276,177 @@ const NEGATIONS: &[&str] = &[
 ];
 
 /// "everything" in "forget everything above".
-const EVERYTHING: &[&str] = &["everything", "all", "anything", "tout", "alles", "todo", "tutto", "tudo"];
+const EVERYTHING: &[&str] = &[
+    "everything",
+    "all",
+    "anything",
+    "tout",
+    "alles",
+    "todo",
+    "tutto",
+    "tudo",
+];
 
 /// "above"/"before" anchors for the "everything" and "the above" forms.
 const ANCHORS: &[&str] = &[
-    "above", "before", "prior", "previously", "earlier", "said", "told", "precede", "dessus",
-    "oben", "vorher", "davor", "bisher", "gesagt", "anterior", "antes", "arriba", "dicho", "sopra",
-    "prima", "detto", "acima", "anteriormente",
+    "above",
+    "before",
+    "prior",
+    "previously",
+    "earlier",
+    "said",
+    "told",
+    "precede",
+    "dessus",
+    "oben",
+    "vorher",
+    "davor",
+    "bisher",
+    "gesagt",
+    "anterior",
+    "antes",
+    "arriba",
+    "dicho",
+    "sopra",
+    "prima",
+    "detto",
+    "acima",
+    "anteriormente",
 ];
 
 /// Words right after "ignore the above," that show a new instruction follows.
 const FOLLOWUPS: &[&str] = &[
-    "instead", "now", "new", "task", "print", "reveal", "say", "output", "respond", "reply",
-    "tell", "write", "repeat", "show", "list", "give", "send", "translate", "maintenant",
-    "jetzt", "ahora", "ora", "agora", "dis", "sag", "sage", "di", "dime", "escribe", "ecris",
-    "schreibe", "gib", "reponds", "antworte", "responde", "revele", "revela", "zeige", "muestra",
+    "instead",
+    "now",
+    "new",
+    "task",
+    "print",
+    "reveal",
+    "say",
+    "output",
+    "respond",
+    "reply",
+    "tell",
+    "write",
+    "repeat",
+    "show",
+    "list",
+    "give",
+    "send",
+    "translate",
+    "maintenant",
+    "jetzt",
+    "ahora",
+    "ora",
+    "agora",
+    "dis",
+    "sag",
+    "sage",
+    "di",
+    "dime",
+    "escribe",
+    "ecris",
+    "schreibe",
+    "gib",
+    "reponds",
+    "antworte",
+    "responde",
+    "revele",
+    "revela",
+    "zeige",
+    "muestra",
     "affiche",
 ];
 
 /// Words before "to ignore" that make it a description ("attempts to ignore").
 const DESCRIPTIVE_TO: &[&str] = &[
-    "attempt", "attempts", "attempted", "attempting", "try", "tries", "tried", "trying",
-    "designed", "meant", "able", "unable", "how", "way", "ways", "used", "aim", "aims", "intended",
-    "tricked", "trick", "tricks", "convince", "convinced", "manipulate", "manipulated",
-    "persuade", "persuaded", "cause", "caused", "lead", "leads", "led", "causing", "want",
-    "wants", "into",
+    "attempt",
+    "attempts",
+    "attempted",
+    "attempting",
+    "try",
+    "tries",
+    "tried",
+    "trying",
+    "designed",
+    "meant",
+    "able",
+    "unable",
+    "how",
+    "way",
+    "ways",
+    "used",
+    "aim",
+    "aims",
+    "intended",
+    "tricked",
+    "trick",
+    "tricks",
+    "convince",
+    "convinced",
+    "manipulate",
+    "manipulated",
+    "persuade",
+    "persuaded",
+    "cause",
+    "caused",
+    "lead",
+    "leads",
+    "led",
+    "causing",
+    "want",
+    "wants",
+    "into",
 ];
 
 /// Reporting verbs: "tells the model to ignore ...".
 const REPORTING: &[&str] = &[
-    "tells", "told", "telling", "instructs", "instructed", "asks", "asked", "tricks", "tricked",
-    "tricking", "convinces", "convinced", "makes", "made", "making", "causes", "caused", "gets",
-    "getting", "forces", "forced", "coax", "coaxes", "persuades", "persuaded", "urges", "urged",
+    "tells",
+    "told",
+    "telling",
+    "instructs",
+    "instructed",
+    "asks",
+    "asked",
+    "tricks",
+    "tricked",
+    "tricking",
+    "convinces",
+    "convinced",
+    "makes",
+    "made",
+    "making",
+    "causes",
+    "caused",
+    "gets",
+    "getting",
+    "forces",
+    "forced",
+    "coax",
+    "coaxes",
+    "persuades",
+    "persuaded",
+    "urges",
+    "urged",
 ];
 
 const AI_NOUNS: &[&str] = &[
-    "model", "models", "llm", "llms", "assistant", "bot", "chatbot", "agent", "agents", "ai",
-    "system", "gpt", "chatgpt", "claude", "it", "them",
+    "model",
+    "models",
+    "llm",
+    "llms",
+    "assistant",
+    "bot",
+    "chatbot",
+    "agent",
+    "agents",
+    "ai",
+    "system",
+    "gpt",
+    "chatgpt",
+    "claude",
+    "it",
+    "them",
 ];
 
 fn is(list: &[&str], w: &str) -> bool {
@@ -143,7 +455,12 @@ fn is(list: &[&str], w: &str) -> bool {
 
 /// The words of the clause around `i` (stops at boundaries).
 fn words_before<'a>(tokens: &'a [Token<'a>], i: usize, n: usize) -> impl Iterator<Item = &'a str> {
-    tokens[..i].iter().rev().take_while(|t| !t.is_boundary()).take(n).map(|t| t.word)
+    tokens[..i]
+        .iter()
+        .rev()
+        .take_while(|t| !t.is_boundary())
+        .take(n)
+        .map(|t| t.word)
 }
 
 pub(crate) fn check(input: &Input, tokens: &[Token<'_>], out: &mut Vec<Found>) {
@@ -213,7 +530,9 @@ fn noun_phrase(tokens: &[Token<'_>], i: usize) -> Option<(usize, usize)> {
                 .any(|t| is(QUALIFIERS, t.word));
             // "the instructions you were given", "the rules you received".
             let given = tokens.get(j + 1).is_some_and(|t| t.word == "you")
-                && tokens.get(j + 2).is_some_and(|t| matches!(t.word, "were" | "received" | "got" | "have"));
+                && tokens
+                    .get(j + 2)
+                    .is_some_and(|t| matches!(t.word, "were" | "received" | "got" | "have"));
             let post = post || given;
             if (qualified || post) && !tokens.get(j + 1).is_some_and(|n| is(FIRST_PERSON, n.word)) {
                 return Some((start, t.end));
@@ -260,7 +579,8 @@ fn dismissal(tokens: &[Token<'_>], i: usize) -> Option<(usize, usize)> {
     let after_anchor = tokens.iter().position(|t| t.start == anchor.start)? + 1;
     let next = tokens.get(after_anchor);
     // "the above email/message" dismisses a message, not instructions.
-    if next.is_some_and(|t| !t.is_boundary() && !matches!(t.word, "and" | "et" | "und" | "y" | "e")) {
+    if next.is_some_and(|t| !t.is_boundary() && !matches!(t.word, "and" | "et" | "und" | "y" | "e"))
+    {
         return None;
     }
     tokens
@@ -300,8 +620,14 @@ static NEW_INSTRUCTIONS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
 fn new_instructions(input: &Input, out: &mut Vec<Found>) {
     let text = &input.norm.text;
     for re in NEW_INSTRUCTIONS.iter() {
-        if let Some(m) = re.find_iter(text).find(|m| !is_mention(input, m.start(), m.end())) {
-            out.push(Found::new("override.new_instructions", excerpt(text, m.start(), 80)));
+        if let Some(m) = re
+            .find_iter(text)
+            .find(|m| !is_mention(input, m.start(), m.end()))
+        {
+            out.push(Found::new(
+                "override.new_instructions",
+                excerpt(text, m.start(), 80),
+            ));
             return;
         }
     }
@@ -325,19 +651,32 @@ fn obfuscated(input: &Input, out: &mut Vec<Found>) {
     let Some(re) = SQUASHED.as_ref() else { return };
     let norm = &input.norm;
     for m in re.find_iter(&norm.squashed) {
-        let (Some(&s), Some(&e)) = (norm.squashed_pos.get(m.start()), norm.squashed_pos.get(m.end().saturating_sub(1))) else {
+        let (Some(&s), Some(&e)) = (
+            norm.squashed_pos.get(m.start()),
+            norm.squashed_pos.get(m.end().saturating_sub(1)),
+        ) else {
             continue;
         };
-        let Some(span) = norm.text.get(s..=e) else { continue };
+        let Some(span) = norm.text.get(s..=e) else {
+            continue;
+        };
         // Only when the phrase was actually broken up; plain text is the
         // word rule's job (which knows about negation and mentions).
         let punctuated = span.chars().any(|c| !c.is_ascii_lowercase() && c != ' ');
         let single_letters = span.split(' ').filter(|w| w.len() == 1).count();
         let spaces = span.matches(' ').count();
         let before = norm.text.get(s.saturating_sub(14)..s).unwrap_or("");
-        let negated = ["not ", "never ", "n't ", "dont "].iter().any(|n| before.contains(n));
-        if (punctuated || single_letters >= 4 || spaces >= 6) && !negated && !is_mention(input, s, e) {
-            out.push(Found::new("override.obfuscated", excerpt(&norm.text, s, 80)));
+        let negated = ["not ", "never ", "n't ", "dont "]
+            .iter()
+            .any(|n| before.contains(n));
+        if (punctuated || single_letters >= 4 || spaces >= 6)
+            && !negated
+            && !is_mention(input, s, e)
+        {
+            out.push(Found::new(
+                "override.obfuscated",
+                excerpt(&norm.text, s, 80),
+            ));
             return;
         }
     }

@@ -54,7 +54,10 @@ pub(crate) fn check(input: &Input, out: &mut Vec<Found>) {
     let json = JSON_CALL
         .iter()
         .flat_map(|re| re.find_iter(text))
-        .find(|m| !(schema && m.as_str().contains("parameters")) && !is_mention(input, m.start(), m.end()));
+        .find(|m| {
+            let describes_tool = schema && m.as_str().contains("parameters");
+            !describes_tool && !is_mention(input, m.start(), m.end())
+        });
     if let Some(m) = json {
         out.push(Found::new("toolcall.json", excerpt(text, m.start(), 80)));
     }
@@ -65,10 +68,14 @@ pub(crate) fn check(input: &Input, out: &mut Vec<Found>) {
     if let Some(m) = tag {
         out.push(Found::new("toolcall.tags", excerpt(text, m.start(), 80)));
     }
-    let Some(directive) = DIRECTIVE.as_ref() else { return };
+    let Some(directive) = DIRECTIVE.as_ref() else {
+        return;
+    };
     let addressed = ADDRESS.as_ref().is_some_and(|re| re.is_match(text));
     for c in directive.captures_iter(text) {
-        let (Some(all), Some(name)) = (c.get(0), c.get(1)) else { continue };
+        let (Some(all), Some(name)) = (c.get(0), c.get(1)) else {
+            continue;
+        };
         let kind = c.get(2).map(|k| k.as_str()).unwrap_or("");
         let names_tool = all.as_str().contains("tool")
             || all.as_str().contains("outil")
@@ -80,8 +87,14 @@ pub(crate) fn check(input: &Input, out: &mut Vec<Found>) {
         // "use the X tool in your own agent" is advice to a developer; an
         // injected directive goes on to say what to do with it.
         let acts = c.get(3).is_some();
-        if snake && ((names_tool && acts) || addressed) && !is_mention(input, all.start(), all.end()) {
-            out.push(Found::new("toolcall.directive", excerpt(text, all.start(), 80)));
+        if snake
+            && ((names_tool && acts) || addressed)
+            && !is_mention(input, all.start(), all.end())
+        {
+            out.push(Found::new(
+                "toolcall.directive",
+                excerpt(text, all.start(), 80),
+            ));
             return;
         }
     }
