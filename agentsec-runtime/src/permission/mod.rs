@@ -9,5 +9,6 @@
 mod grant;
 
 pub use grant::{
-    Grant, GrantAuthority, GrantClaims, GrantError, GrantExpectation, GrantRequest, MAX_GRANT_TTL,
+    Grant, GrantAuthority, GrantClaims, GrantError, GrantExpectation, GrantRequest,
+    MAX_GRANT_TTL,
 };

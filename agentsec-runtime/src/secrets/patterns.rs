@@ -101,9 +101,7 @@ fn match_at(text: &str, i: usize) -> Option<CredentialMatch> {
         })
     };
     if rest.starts_with("-----BEGIN ") {
-        let header_end = rest
-            .find("-----\n")
-            .or_else(|| rest[5..].find("-----").map(|p| p + 5));
+        let header_end = rest.find("-----\n").or_else(|| rest[5..].find("-----").map(|p| p + 5));
         let header = &rest[..header_end.unwrap_or(0).min(rest.len())];
         if header.contains("PRIVATE KEY") {
             let end = rest
@@ -179,30 +177,19 @@ mod tests {
 
     #[test]
     fn recognises_each_kind() {
-        assert_eq!(
-            kinds("sk-ant-api03-AbCdEf1234567890xyzXYZ"),
-            [CredentialKind::SkApiKey]
-        );
-        assert_eq!(
-            kinds("AKIAIOSFODNN7EXAMPLE"),
-            [CredentialKind::AwsAccessKey]
-        );
+        assert_eq!(kinds("sk-ant-api03-AbCdEf1234567890xyzXYZ"), [CredentialKind::SkApiKey]);
+        assert_eq!(kinds("AKIAIOSFODNN7EXAMPLE"), [CredentialKind::AwsAccessKey]);
         assert_eq!(
             kinds("ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"),
             [CredentialKind::GitHubToken]
         );
-        assert_eq!(
-            kinds("xoxb-1234567890-abcdefghij"),
-            [CredentialKind::SlackToken]
-        );
+        assert_eq!(kinds("xoxb-1234567890-abcdefghij"), [CredentialKind::SlackToken]);
         assert_eq!(
             kinds("-----BEGIN RSA PRIVATE KEY-----\nMIIabc\n-----END RSA PRIVATE KEY-----"),
             [CredentialKind::PrivateKey]
         );
         assert_eq!(
-            kinds(
-                "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
-            ),
+            kinds("Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"),
             [CredentialKind::Jwt]
         );
     }

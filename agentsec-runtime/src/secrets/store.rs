@@ -43,10 +43,7 @@ pub trait SecretStore: Send + Sync + 'static {
     fn kind(&self) -> &'static str;
 
     /// The secret called `name`, or `None` when the store does not have it.
-    fn get<'a>(
-        &'a self,
-        name: &'a str,
-    ) -> SecretFuture<'a, Result<Option<SecretString>, SecretError>>;
+    fn get<'a>(&'a self, name: &'a str) -> SecretFuture<'a, Result<Option<SecretString>, SecretError>>;
 }
 
 /// Secrets held in memory: for tests and examples.
@@ -96,10 +93,7 @@ impl SecretStore for MemorySecretStore {
         "memory"
     }
 
-    fn get<'a>(
-        &'a self,
-        name: &'a str,
-    ) -> SecretFuture<'a, Result<Option<SecretString>, SecretError>> {
+    fn get<'a>(&'a self, name: &'a str) -> SecretFuture<'a, Result<Option<SecretString>, SecretError>> {
         let value = self
             .values
             .read()

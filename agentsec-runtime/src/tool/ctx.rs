@@ -135,12 +135,10 @@ impl ToolCtx {
 
     /// Application state of type `T`.
     pub fn state<T: Send + Sync + 'static>(&self) -> Result<&T, ToolError> {
-        self.state
-            .get::<T>()
-            .ok_or_else(|| ToolError::MissingState {
-                tool: self.tool.to_owned(),
-                type_name: std::any::type_name::<T>(),
-            })
+        self.state.get::<T>().ok_or_else(|| ToolError::MissingState {
+            tool: self.tool.to_owned(),
+            type_name: std::any::type_name::<T>(),
+        })
     }
 
     /// The secret called `name`, from the runtime's secret store.
@@ -167,10 +165,7 @@ impl ToolCtx {
             },
         )?;
         // The identity in the grant must be the identity in the context.
-        if claims.sub != self.user.id
-            || claims.tenant != self.user.tenant
-            || claims.agent != self.agent
-        {
+        if claims.sub != self.user.id || claims.tenant != self.user.tenant || claims.agent != self.agent {
             return Err(GrantError::Malformed(
                 "the grant names another user, tenant or agent than the call".into(),
             ));

@@ -3,9 +3,7 @@ use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 
-use super::{
-    ArgLimits, DynTool, ErasedTool, StateMap, Tool, ToolCtx, ToolError, ToolSchema, ToolSpec,
-};
+use super::{ArgLimits, DynTool, ErasedTool, StateMap, Tool, ToolCtx, ToolError, ToolSchema, ToolSpec};
 use crate::identity::{CallId, RunId, UserIdentity};
 use crate::permission::{GrantAuthority, GrantRequest};
 use crate::secrets::{MemorySecretStore, SecretStore};
@@ -17,26 +15,9 @@ use crate::tool::ApprovalProof;
 /// parameters with these names at compile time; this catches argument structs
 /// and hand-written tools).
 pub(crate) const IDENTITY_ARGUMENTS: &[&str] = &[
-    "user_id",
-    "userid",
-    "user",
-    "tenant_id",
-    "tenantid",
-    "tenant",
-    "owner_id",
-    "ownerid",
-    "account_id",
-    "accountid",
-    "customer_id",
-    "customerid",
-    "org_id",
-    "orgid",
-    "organization_id",
-    "organisation_id",
-    "principal",
-    "principal_id",
-    "as_user",
-    "on_behalf_of",
+    "user_id", "userid", "user", "tenant_id", "tenantid", "tenant", "owner_id", "ownerid",
+    "account_id", "accountid", "customer_id", "customerid", "org_id", "orgid",
+    "organization_id", "organisation_id", "principal", "principal_id", "as_user", "on_behalf_of",
 ];
 
 /// Who, where and what a tool call is: everything but the model's arguments.
@@ -88,9 +69,7 @@ pub enum BuildError {
     #[error("two tools are named `{0}`")]
     DuplicateTool(String),
     /// A tool needs state the builder was not given.
-    #[error(
-        "tool `{tool}` (declared at {location}) needs state of type `{type_name}`; add it with `.state(...)`"
-    )]
+    #[error("tool `{tool}` (declared at {location}) needs state of type `{type_name}`; add it with `.state(...)`")]
     MissingState {
         /// The tool.
         tool: String,
@@ -100,9 +79,7 @@ pub enum BuildError {
         type_name: &'static str,
     },
     /// A tool needs a secret the store does not have.
-    #[error(
-        "tool `{tool}` needs secret `{secret}`, which the `{store}` secret store does not have"
-    )]
+    #[error("tool `{tool}` needs secret `{secret}`, which the `{store}` secret store does not have")]
     MissingSecret {
         /// The tool.
         tool: String,
@@ -115,14 +92,10 @@ pub enum BuildError {
     #[error(transparent)]
     Secret(#[from] crate::secrets::SecretError),
     /// A tool's arguments are not a JSON object.
-    #[error(
-        "tool `{0}` takes arguments that are not a JSON object; use a struct with named fields"
-    )]
+    #[error("tool `{0}` takes arguments that are not a JSON object; use a struct with named fields")]
     ArgumentsNotObject(String),
     /// A tool lets the model supply an identity.
-    #[error(
-        "tool `{tool}` takes `{argument}` from the model; identity must come from `ctx.user()`, never from the model"
-    )]
+    #[error("tool `{tool}` takes `{argument}` from the model; identity must come from `ctx.user()`, never from the model")]
     IdentityArgument {
         /// The tool.
         tool: String,

@@ -55,9 +55,7 @@ pub enum ToolError {
         reason: String,
     },
     /// An irreversible tool was called without a human approval of this exact call.
-    #[error(
-        "tool `{tool}` is irreversible and needs a human approval of this exact call: {reason}"
-    )]
+    #[error("tool `{tool}` is irreversible and needs a human approval of this exact call: {reason}")]
     ApprovalRequired {
         /// The tool called.
         tool: String,
@@ -65,9 +63,7 @@ pub enum ToolError {
         reason: String,
     },
     /// The tool needs application state the runtime was not given.
-    #[error(
-        "tool `{tool}` needs state of type `{type_name}`, which was not provided to the runtime"
-    )]
+    #[error("tool `{tool}` needs state of type `{type_name}`, which was not provided to the runtime")]
     MissingState {
         /// The tool called.
         tool: String,

@@ -15,15 +15,7 @@ use super::{Tool, ToolSpec};
 /// String formats OpenAI's strict mode accepts; every other `format` (such as
 /// schemars' `uint8` or `double`) is dropped, the bounds stay.
 const STRICT_FORMATS: &[&str] = &[
-    "date-time",
-    "time",
-    "date",
-    "duration",
-    "email",
-    "hostname",
-    "ipv4",
-    "ipv6",
-    "uuid",
+    "date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid",
 ];
 
 /// A tool's name, description and strict argument schema.

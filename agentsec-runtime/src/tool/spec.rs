@@ -34,10 +34,7 @@ impl EffectKind {
 
     /// Whether the effect touches stored data (and so needs a scope).
     pub const fn is_data(self) -> bool {
-        matches!(
-            self,
-            EffectKind::Read | EffectKind::Write | EffectKind::Delete
-        )
+        matches!(self, EffectKind::Read | EffectKind::Write | EffectKind::Delete)
     }
 
     /// Whether the effect changes something outside the tool.
@@ -100,10 +97,7 @@ impl std::str::FromStr for Effect {
             "egress" => EffectKind::Egress,
             other => return Err(format!("unknown effect kind `{other}`")),
         };
-        Ok(Effect::new(
-            kind,
-            Box::leak(resource.to_owned().into_boxed_str()),
-        ))
+        Ok(Effect::new(kind, Box::leak(resource.to_owned().into_boxed_str())))
     }
 }
 
