@@ -227,6 +227,9 @@ fn verdicts_are_configurable() {
 #[test]
 fn screening_never_panics_on_odd_input() {
     let long = "A".repeat(100_000);
+    // Inputs that would be quadratic for a careless scan.
+    let invisible = format!("a{}b", "\u{200B}".repeat(50_000));
+    let repeated = "ignore the above ".repeat(5_000);
     let inputs = [
         "",
         "\u{E007F}",
@@ -237,6 +240,8 @@ fn screening_never_panics_on_odd_input() {
         "'\"`",
         "![](",
         long.as_str(),
+        invisible.as_str(),
+        repeated.as_str(),
         "ß\u{0301}\u{FB03}𝐀\u{24B6}",
     ];
     for input in inputs {

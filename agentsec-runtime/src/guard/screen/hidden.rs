@@ -74,21 +74,22 @@ fn is_zero_width(c: char) -> bool {
 /// words). Joiners in emoji sequences and in Arabic/Indic scripts, and a
 /// leading byte-order mark, are not counted.
 fn zero_width_in_words(raw: &str) -> usize {
-    let chars: Vec<char> = raw.chars().collect();
     let mut count = 0;
-    for (i, &c) in chars.iter().enumerate() {
-        if !is_zero_width(c) || (i == 0 && c == '\u{FEFF}') {
+    let mut prev: Option<char> = None;
+    let mut run = 0;
+    for (i, c) in raw.char_indices() {
+        if is_zero_width(c) {
+            // A byte-order mark at the very start is an encoding artefact.
+            if !(i == 0 && c == '\u{FEFF}') {
+                run += 1;
+            }
             continue;
         }
-        let prev = chars[..i].iter().rev().find(|c| !is_zero_width(**c));
-        let next = chars
-            .get(i + 1..)
-            .and_then(|r| r.iter().find(|c| !is_zero_width(**c)));
-        if prev.is_some_and(char::is_ascii_alphanumeric)
-            && next.is_some_and(char::is_ascii_alphanumeric)
-        {
-            count += 1;
+        if run > 0 && prev.is_some_and(|p| p.is_ascii_alphanumeric()) && c.is_ascii_alphanumeric() {
+            count += run;
         }
+        run = 0;
+        prev = Some(c);
     }
     count
 }

@@ -14,157 +14,11 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::Found;
+use super::lexicon::{
+    AI_NOUNS, ANCHORS, DESCRIPTIVE_TO, EVERYTHING, FIRST_PERSON, FOLLOWUPS, NEGATED_VERBS,
+    NEGATIONS, NOUNS, QUALIFIERS, REPORTING, VERBS,
+};
 use super::text::{Input, Token, excerpt, is_mention};
-
-const VERBS: &[&str] = &[
-    // en
-    "ignore",
-    "disregard",
-    "forget",
-    "override",
-    "bypass",
-    "discard",
-    "abandon",
-    "neglect",
-    "overlook",
-    "dismiss",
-    "nullify",
-    "supersede",
-    "unlearn",
-    "circumvent",
-    // fr
-    "ignorez",
-    "ignorer",
-    "oublie",
-    "oubliez",
-    "oublier",
-    "abstraction",
-    "contourne",
-    "contournez",
-    // de
-    "ignoriere",
-    "ignorieren",
-    "ignorier",
-    "vergiss",
-    "vergessen",
-    "vergesst",
-    "missachte",
-    "missachten",
-    "ubergehe",
-    "ubergehen",
-    "verwirf",
-    "verwerfen",
-    // es / it / pt
-    "ignora",
-    "ignorad",
-    "ignorar",
-    "olvida",
-    "olvide",
-    "olvidad",
-    "olvidar",
-    "omite",
-    "omitir",
-    "descarta",
-    "omiso",
-    "dimentica",
-    "dimenticate",
-    "tralascia",
-    "esqueca",
-    "desconsidere",
-    "desconsidera",
-    // nl
-    "negeer",
-    "vergeet",
-    // "set aside your instructions", "scratch the rules"
-    "aside",
-    "scratch",
-];
-
-/// Verbs that override only when negated: "do not follow your rules".
-const NEGATED_VERBS: &[&str] = &[
-    "follow",
-    "following",
-    "obey",
-    "heed",
-    "respect",
-    "honor",
-    "honour",
-    "befolge",
-    "befolgen",
-    "folge",
-    "suis",
-    "suivez",
-    "respecte",
-    "respectez",
-    "compte",
-    "sigas",
-    "sigan",
-    "sigue",
-    "obedezcas",
-    "seguir",
-    "segui",
-    "obbedire",
-    "attention",
-    "volg",
-];
-
-const NOUNS: &[&str] = &[
-    // en
-    "instructions",
-    "instruction",
-    "prompt",
-    "prompts",
-    "rules",
-    "directions",
-    "guidelines",
-    "directives",
-    "directive",
-    "commands",
-    "orders",
-    "guidance",
-    "programming",
-    "constraints",
-    "restrictions",
-    "policies",
-    "safeguards",
-    "systemprompt",
-    // fr
-    "consignes",
-    "consigne",
-    "regles",
-    "ordres",
-    "indications",
-    "commandes",
-    // de
-    "anweisungen",
-    "anweisung",
-    "instruktionen",
-    "befehle",
-    "regeln",
-    "vorgaben",
-    "richtlinien",
-    "anordnungen",
-    "einschrankungen",
-    // es / it / pt
-    "instrucciones",
-    "instruccion",
-    "reglas",
-    "indicaciones",
-    "directrices",
-    "ordenes",
-    "normas",
-    "comandos",
-    "restricciones",
-    "istruzioni",
-    "regole",
-    "instrucoes",
-    "regras",
-    "orientacoes",
-    // nl
-    "instructies",
-    "regels",
-    "opdrachten",
-];
 
 /// German compounds end with the noun: `Systemanweisungen`, `Sicherheitsregeln`.
 const NOUN_SUFFIXES: &[&str] = &[
@@ -177,280 +31,10 @@ const NOUN_SUFFIXES: &[&str] = &[
 ];
 
 fn is_noun(w: &str) -> bool {
-    is(NOUNS, w)
+    NOUNS.has(w)
         || NOUN_SUFFIXES
             .iter()
             .any(|s| w.len() > s.len() + 2 && w.ends_with(s))
-}
-
-/// Qualifiers placing the instructions before the attacker's text or with the model.
-const QUALIFIERS: &[&str] = &[
-    // en
-    "previous",
-    "prior",
-    "above",
-    "earlier",
-    "preceding",
-    "former",
-    "original",
-    "initial",
-    "all",
-    "any",
-    "every",
-    "system",
-    "programmed",
-    "hidden",
-    "safety",
-    "your",
-    "yours",
-    "thy",
-    // fr
-    "precedentes",
-    "precedente",
-    "anterieures",
-    "anterieurs",
-    "dessus",
-    "toutes",
-    "tous",
-    "initiales",
-    "systeme",
-    "originales",
-    "tes",
-    "vos",
-    "ton",
-    "ta",
-    "votre",
-    // de
-    "vorherigen",
-    "vorigen",
-    "bisherigen",
-    "obigen",
-    "alle",
-    "allen",
-    "fruheren",
-    "ursprunglichen",
-    "vorangegangenen",
-    "deine",
-    "deinen",
-    "deiner",
-    "ihre",
-    "ihren",
-    // es / it / pt
-    "anteriores",
-    "previas",
-    "todas",
-    "todos",
-    "originales",
-    "iniciales",
-    "sistema",
-    "arriba",
-    "tus",
-    "sus",
-    "precedenti",
-    "tutte",
-    "tutti",
-    "sopra",
-    "tue",
-    "tuoi",
-    "acima",
-    "suas",
-    "seus",
-    "tuas",
-    // nl
-    "vorige",
-    "eerdere",
-    "je",
-    "jouw",
-];
-
-/// First-person possessives: the writer dismissing their own instructions.
-const FIRST_PERSON: &[&str] = &[
-    "my", "our", "mes", "mon", "ma", "nos", "notre", "meine", "meinen", "meiner", "unsere",
-    "unseren", "mis", "mi", "nuestras", "nuestros", "miei", "mie", "minhas", "meus", "i", "we",
-    "je", "ich", "wir", "yo", "io", "eu",
-];
-
-const NEGATIONS: &[&str] = &[
-    "not", "never", "don", "dont", "t", "nicht", "nie", "niemals", "pas", "jamais", "ne", "n",
-    "no", "nunca", "non", "nao", "without", "avoid", "stop", "cease", "longer", "kein", "keine",
-];
-
-/// "everything" in "forget everything above".
-const EVERYTHING: &[&str] = &[
-    "everything",
-    "all",
-    "anything",
-    "tout",
-    "alles",
-    "todo",
-    "tutto",
-    "tudo",
-];
-
-/// "above"/"before" anchors for the "everything" and "the above" forms.
-const ANCHORS: &[&str] = &[
-    "above",
-    "before",
-    "prior",
-    "previously",
-    "earlier",
-    "said",
-    "told",
-    "precede",
-    "dessus",
-    "oben",
-    "vorher",
-    "davor",
-    "bisher",
-    "gesagt",
-    "anterior",
-    "antes",
-    "arriba",
-    "dicho",
-    "sopra",
-    "prima",
-    "detto",
-    "acima",
-    "anteriormente",
-];
-
-/// Words right after "ignore the above," that show a new instruction follows.
-const FOLLOWUPS: &[&str] = &[
-    "instead",
-    "now",
-    "new",
-    "task",
-    "print",
-    "reveal",
-    "say",
-    "output",
-    "respond",
-    "reply",
-    "tell",
-    "write",
-    "repeat",
-    "show",
-    "list",
-    "give",
-    "send",
-    "translate",
-    "maintenant",
-    "jetzt",
-    "ahora",
-    "ora",
-    "agora",
-    "dis",
-    "sag",
-    "sage",
-    "di",
-    "dime",
-    "escribe",
-    "ecris",
-    "schreibe",
-    "gib",
-    "reponds",
-    "antworte",
-    "responde",
-    "revele",
-    "revela",
-    "zeige",
-    "muestra",
-    "affiche",
-];
-
-/// Words before "to ignore" that make it a description ("attempts to ignore").
-const DESCRIPTIVE_TO: &[&str] = &[
-    "attempt",
-    "attempts",
-    "attempted",
-    "attempting",
-    "try",
-    "tries",
-    "tried",
-    "trying",
-    "designed",
-    "meant",
-    "able",
-    "unable",
-    "how",
-    "way",
-    "ways",
-    "used",
-    "aim",
-    "aims",
-    "intended",
-    "tricked",
-    "trick",
-    "tricks",
-    "convince",
-    "convinced",
-    "manipulate",
-    "manipulated",
-    "persuade",
-    "persuaded",
-    "cause",
-    "caused",
-    "lead",
-    "leads",
-    "led",
-    "causing",
-    "want",
-    "wants",
-    "into",
-];
-
-/// Reporting verbs: "tells the model to ignore ...".
-const REPORTING: &[&str] = &[
-    "tells",
-    "told",
-    "telling",
-    "instructs",
-    "instructed",
-    "asks",
-    "asked",
-    "tricks",
-    "tricked",
-    "tricking",
-    "convinces",
-    "convinced",
-    "makes",
-    "made",
-    "making",
-    "causes",
-    "caused",
-    "gets",
-    "getting",
-    "forces",
-    "forced",
-    "coax",
-    "coaxes",
-    "persuades",
-    "persuaded",
-    "urges",
-    "urged",
-];
-
-const AI_NOUNS: &[&str] = &[
-    "model",
-    "models",
-    "llm",
-    "llms",
-    "assistant",
-    "bot",
-    "chatbot",
-    "agent",
-    "agents",
-    "ai",
-    "system",
-    "gpt",
-    "chatgpt",
-    "claude",
-    "it",
-    "them",
-];
-
-fn is(list: &[&str], w: &str) -> bool {
-    list.contains(&w)
 }
 
 /// The words of the clause around `i` (stops at boundaries).
@@ -471,9 +55,9 @@ pub(crate) fn check(input: &Input, tokens: &[Token<'_>], out: &mut Vec<Found>) {
             continue;
         }
         let w = tok.word;
-        let span = if is(VERBS, w) && !negated(tokens, i) && !descriptive(tokens, i) {
+        let span = if VERBS.has(w) && !negated(tokens, i) && !descriptive(tokens, i) {
             dismissal(tokens, i)
-        } else if is(NEGATED_VERBS, w) && negated(tokens, i) && !descriptive(tokens, i) {
+        } else if NEGATED_VERBS.has(w) && negated(tokens, i) && !descriptive(tokens, i) {
             noun_phrase(tokens, i)
         } else {
             None
@@ -495,17 +79,17 @@ pub(crate) fn check(input: &Input, tokens: &[Token<'_>], out: &mut Vec<Found>) {
 }
 
 fn negated(tokens: &[Token<'_>], i: usize) -> bool {
-    words_before(tokens, i, 3).any(|w| is(NEGATIONS, w))
+    words_before(tokens, i, 3).any(|w| NEGATIONS.has(w))
 }
 
 fn descriptive(tokens: &[Token<'_>], i: usize) -> bool {
     let before: Vec<&str> = words_before(tokens, i, 6).collect();
-    if before.first() == Some(&"to") && before.get(1).is_some_and(|w| is(DESCRIPTIVE_TO, w)) {
+    if before.first() == Some(&"to") && before.get(1).is_some_and(|w| DESCRIPTIVE_TO.has(w)) {
         return true;
     }
     // "tells the model to ignore", "tricks the assistant into ignoring".
-    let reporting = before.iter().position(|w| is(REPORTING, w));
-    let ai = before.iter().position(|w| is(AI_NOUNS, w));
+    let reporting = before.iter().position(|w| REPORTING.has(w));
+    let ai = before.iter().position(|w| AI_NOUNS.has(w));
     matches!((reporting, ai), (Some(r), Some(a)) if a < r)
 }
 
@@ -518,7 +102,7 @@ fn noun_phrase(tokens: &[Token<'_>], i: usize) -> Option<(usize, usize)> {
         if t.is_boundary() {
             return None;
         }
-        if is(FIRST_PERSON, t.word) {
+        if FIRST_PERSON.has(t.word) {
             return None;
         }
         if is_noun(t.word) {
@@ -527,19 +111,19 @@ fn noun_phrase(tokens: &[Token<'_>], i: usize) -> Option<(usize, usize)> {
                 .unwrap_or(&[])
                 .iter()
                 .take_while(|t| !t.is_boundary())
-                .any(|t| is(QUALIFIERS, t.word));
+                .any(|t| QUALIFIERS.has(t.word));
             // "the instructions you were given", "the rules you received".
             let given = tokens.get(j + 1).is_some_and(|t| t.word == "you")
                 && tokens
                     .get(j + 2)
                     .is_some_and(|t| matches!(t.word, "were" | "received" | "got" | "have"));
             let post = post || given;
-            if (qualified || post) && !tokens.get(j + 1).is_some_and(|n| is(FIRST_PERSON, n.word)) {
+            if (qualified || post) && !tokens.get(j + 1).is_some_and(|n| FIRST_PERSON.has(n.word)) {
                 return Some((start, t.end));
             }
             return None;
         }
-        if is(QUALIFIERS, t.word) {
+        if QUALIFIERS.has(t.word) {
             qualified = true;
         }
     }
@@ -560,23 +144,24 @@ fn dismissal(tokens: &[Token<'_>], i: usize) -> Option<(usize, usize)> {
         .take(8)
         .collect();
     // "forget everything you were told", "oublie tout ce qui precede".
-    if clause.iter().take(2).any(|t| is(EVERYTHING, t.word)) {
+    if clause.iter().take(2).any(|t| EVERYTHING.has(t.word)) {
         for t in clause.iter().skip(1).take(6) {
-            if is(FIRST_PERSON, t.word) {
+            if FIRST_PERSON.has(t.word) {
                 return None;
             }
-            if is(ANCHORS, t.word) {
+            if ANCHORS.has(t.word) {
                 return Some((start, t.end));
             }
         }
     }
     // "disregard the above. Instead, ..." — needs a new instruction after it.
-    let above = clause.iter().take(3).position(|t| is(ANCHORS, t.word))?;
-    if clause.iter().take(above).any(|t| is(FIRST_PERSON, t.word)) {
+    let above = clause.iter().take(3).position(|t| ANCHORS.has(t.word))?;
+    if clause.iter().take(above).any(|t| FIRST_PERSON.has(t.word)) {
         return None;
     }
-    let anchor = clause.get(above)?;
-    let after_anchor = tokens.iter().position(|t| t.start == anchor.start)? + 1;
+    // `clause` is the run of tokens right after the verb, so the anchor's
+    // index in `tokens` follows from its position in `clause`.
+    let after_anchor = i + 1 + above + 1;
     let next = tokens.get(after_anchor);
     // "the above email/message" dismisses a message, not instructions.
     if next.is_some_and(|t| !t.is_boundary() && !matches!(t.word, "and" | "et" | "und" | "y" | "e"))
@@ -587,7 +172,7 @@ fn dismissal(tokens: &[Token<'_>], i: usize) -> Option<(usize, usize)> {
         .get(after_anchor..(after_anchor + 10).min(tokens.len()))?
         .iter()
         .filter(|t| !t.is_boundary())
-        .find(|t| is(FOLLOWUPS, t.word))
+        .find(|t| FOLLOWUPS.has(t.word))
         .map(|t| (start, t.end))
 }
 
