@@ -17,12 +17,17 @@
 //!   scripted model for tests.
 //! - [`store`]: durable runs, steps, approvals, intents, usage, agent keys
 //!   and the hash-chained audit log (memory, SQLite, PostgreSQL).
+//! - [`engine`], [`budget`], [`trace`]: running agents as durable state
+//!   machines, their caps, and the security events they publish.
+//! - [`guard`]: input screening, spotlighting of untrusted output, taint
+//!   tracking (rule of two), URL allowlists and scoped retrieval.
 //!
 //! Most applications use the `agentsec` facade crate instead of this one.
 #![warn(missing_docs)]
 
 pub mod budget;
 pub mod engine;
+pub mod guard;
 pub mod identity;
 pub mod model;
 pub mod permission;
