@@ -11,6 +11,7 @@
 
 mod call;
 mod checkpoint;
+mod protect;
 mod run_loop;
 mod runtime;
 mod spec;
@@ -21,5 +22,5 @@ pub use checkpoint::{CheckpointError, Checkpoints, MemoryCheckpoints};
 pub use runtime::{AgentRuntime, AgentRuntimeBuilder, EngineError, RunReport};
 pub use spec::{Agent, AgentSpec, has_lethal_trifecta, reads_private_and_untrusted};
 pub use state::{
-    ApprovalDecision, CallStatus, HaltReason, PendingCall, Phase, RunOutcome, RunState,
+    ApprovalDecision, CallStatus, HaltReason, PendingCall, Phase, RunGuard, RunOutcome, RunState,
 };

@@ -31,7 +31,7 @@ impl<A: Agent> AgentRuntime<A> {
         );
         async {
             match state.phase {
-                Phase::Received => state.phase = Phase::AwaitingModel,
+                Phase::Received => self.screen_input(state),
                 Phase::AwaitingModel => self.model_turn(state).await,
                 Phase::ToolCallsProposed => self.next_call(state).await,
                 Phase::AwaitingApproval
@@ -44,7 +44,7 @@ impl<A: Agent> AgentRuntime<A> {
         .await
     }
 
-    fn halt(&self, state: &mut RunState, reason: HaltReason) {
+    pub(super) fn halt(&self, state: &mut RunState, reason: HaltReason) {
         let words = match &reason {
             HaltReason::MaxIterations { limit } => format!("max_iterations ({limit}) reached"),
             HaltReason::Budget { cap, spent, limit } => {
@@ -76,7 +76,7 @@ impl<A: Agent> AgentRuntime<A> {
             return self.halt(state, budget_halt(cap, spent, limit));
         }
         state.step += 1;
-        let mut request = ModelRequest::new(spec.prompt, state.messages.clone())
+        let mut request = ModelRequest::new(self.system_prompt(state), state.messages.clone())
             .with_tools(self.dispatcher.schemas().into_iter().cloned().collect());
         if let Some(model) = spec.model {
             request = request.with_model(model);
@@ -90,7 +90,7 @@ impl<A: Agent> AgentRuntime<A> {
             gen_ai.usage.output_tokens = tracing::field::Empty,
             step = state.step,
         );
-        let response = match self.model.complete(&request).instrument(span.clone()).await {
+        let mut response = match self.model.complete(&request).instrument(span.clone()).await {
             Ok(response) => response,
             Err(error) => {
                 state.phase = Phase::Failed {
@@ -112,15 +112,23 @@ impl<A: Agent> AgentRuntime<A> {
         }
         state.iterations += 1;
         self.warn_budget(state, &meter, &before);
+        // What the model says is stored and sent back to it: a secret it
+        // somehow produced (or a credential shape) goes no further.
+        if let Some(content) = response.content.take() {
+            response.content = Some(self.redact(state, "model_output", content));
+        }
+        for call in &mut response.tool_calls {
+            call.arguments =
+                self.redact(state, "tool_arguments", std::mem::take(&mut call.arguments));
+        }
         state.messages.push(response.to_message());
         if let BudgetOutcome::Exceeded { cap, spent, limit } = meter.after_model_call(&state.spend)
         {
             return self.halt(state, budget_halt(cap, spent, limit));
         }
         if response.tool_calls.is_empty() {
-            state.phase = Phase::Completed {
-                answer: response.content.unwrap_or_default(),
-            };
+            let answer = self.check_answer(state, &response.content.unwrap_or_default());
+            state.phase = Phase::Completed { answer };
             return;
         }
         state.pending = response
@@ -220,8 +228,26 @@ impl<A: Agent> AgentRuntime<A> {
                     .unwrap_or("the tool is irreversible")
                     .to_owned(),
             ),
-            Decision::Allow => None,
+            Decision::Allow => match state.guard.taint.requires_approval(spec) {
+                Some(reason) => {
+                    self.events.publish(SecurityEvent::TaintEscalation {
+                        run_id: state.run_id,
+                        agent: state.agent.clone(),
+                        tool: call.tool.clone(),
+                        call_id: call.call_id,
+                        reason: reason.clone(),
+                    });
+                    Some(reason)
+                }
+                None => None,
+            },
         };
+        if let Err(reason) = self.check_outgoing(state, spec, &call.arguments) {
+            let message = tool_message(call, format!("refused: {reason}"), true);
+            state.messages.push(message);
+            state.pending[index].status = CallStatus::Denied { reason };
+            return;
+        }
         match approval_reason {
             Some(reason) => {
                 self.events.publish(SecurityEvent::ApprovalRequested {
@@ -279,6 +305,13 @@ impl<A: Agent> AgentRuntime<A> {
                     Value::String(s) => s,
                     other => other.to_string(),
                 };
+                let text = match self.dispatcher.spec(&call.tool) {
+                    Some(spec) => {
+                        state.guard.taint.record_call(spec);
+                        self.tool_output(state, spec, text)
+                    }
+                    None => self.redact(state, "tool_result", text),
+                };
                 state.messages.push(tool_message(&call, text, false));
                 state.pending[index].status = CallStatus::Executed;
             }
@@ -289,7 +322,7 @@ impl<A: Agent> AgentRuntime<A> {
                 ) {
                     self.refuse(state, index, error);
                 } else {
-                    let text = error.model_message();
+                    let text = self.redact(state, "tool_error", error.model_message());
                     state.messages.push(tool_message(&call, text.clone(), true));
                     state.pending[index].status = CallStatus::Failed { error: text };
                 }

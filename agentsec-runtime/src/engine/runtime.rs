@@ -9,10 +9,12 @@ use super::{
     Agent, ApprovalDecision, CallStatus, CheckpointError, Checkpoints, MemoryCheckpoints, Phase,
     RunOutcome, RunState,
 };
+use crate::guard::{InputGuard, RuleGuard};
 use crate::identity::{RunId, UserIdentity};
 use crate::model::{ModelProvider, PriceTable};
 use crate::permission::{AgentPermissions, DefaultPolicy, GrantAuthority, Policy};
-use crate::secrets::SecretStore;
+use crate::secrets::output::HostAllowlist;
+use crate::secrets::{MemorySecretStore, OutputChecker, RedactingStore, Redactor, SecretStore};
 use crate::tool::{ApprovalProof, BuildError, Dispatcher, DispatcherBuilder};
 use crate::trace::{EventBus, SecurityEvent};
 
@@ -75,6 +77,9 @@ pub struct RunReport {
 pub struct AgentRuntimeBuilder<A> {
     model: Option<Arc<dyn ModelProvider>>,
     tools: DispatcherBuilder,
+    secrets: Arc<dyn SecretStore>,
+    input_guard: Arc<dyn InputGuard>,
+    output_hosts: HostAllowlist,
     policy: Arc<dyn Policy>,
     checkpoints: Arc<dyn Checkpoints>,
     events: EventBus,
@@ -101,15 +106,29 @@ impl<A: Agent> AgentRuntimeBuilder<A> {
         self
     }
 
-    /// The secret store for the tools' `#[secret]` parameters.
+    /// The secret store for the tools' `#[secret]` parameters. Every value
+    /// read from it is registered with the runtime's redactor.
     pub fn secrets(mut self, store: impl SecretStore) -> Self {
-        self.tools = self.tools.secrets(store);
+        self.secrets = Arc::new(store);
         self
     }
 
     /// A shared secret store.
     pub fn secrets_arc(mut self, store: Arc<dyn SecretStore>) -> Self {
-        self.tools = self.tools.secrets_arc(store);
+        self.secrets = store;
+        self
+    }
+
+    /// The screening of untrusted text (default: the built-in [`RuleGuard`]).
+    pub fn input_guard(mut self, guard: impl InputGuard + 'static) -> Self {
+        self.input_guard = Arc::new(guard);
+        self
+    }
+
+    /// Hosts that links in answers and outgoing messages may point to with
+    /// data in the URL (default: none).
+    pub fn output_hosts(mut self, hosts: HostAllowlist) -> Self {
+        self.output_hosts = hosts;
         self
     }
 
@@ -166,7 +185,13 @@ impl<A: Agent> AgentRuntimeBuilder<A> {
                 A::SPEC.name
             )));
         }
-        let dispatcher = A::register_tools(self.tools).build().await?;
+        // Every secret read through the store, starting with the presence
+        // check of the dispatcher's build, is registered with the redactor.
+        let redactor = Redactor::new();
+        let secrets = RedactingStore::new(self.secrets, redactor.clone());
+        let dispatcher = A::register_tools(self.tools.secrets(secrets))
+            .build()
+            .await?;
         let specs: Vec<_> = A::SPEC.tools.iter().collect();
         Ok(AgentRuntime {
             model,
@@ -176,6 +201,9 @@ impl<A: Agent> AgentRuntimeBuilder<A> {
             events: self.events,
             prices: self.prices,
             permissions: AgentPermissions::from_specs(&specs),
+            input_guard: self.input_guard,
+            output: OutputChecker::new(redactor.clone()).with_allowlist(self.output_hosts),
+            redactor,
             _agent: PhantomData,
         })
     }
@@ -215,6 +243,9 @@ pub struct AgentRuntime<A> {
     pub(super) events: EventBus,
     pub(super) prices: PriceTable,
     pub(super) permissions: AgentPermissions,
+    pub(super) input_guard: Arc<dyn InputGuard>,
+    pub(super) redactor: Redactor,
+    pub(super) output: OutputChecker,
     _agent: PhantomData<fn() -> A>,
 }
 
@@ -224,6 +255,9 @@ impl<A: Agent> AgentRuntime<A> {
         AgentRuntimeBuilder {
             model: None,
             tools: Dispatcher::builder(),
+            secrets: Arc::new(MemorySecretStore::new()),
+            input_guard: Arc::new(RuleGuard::new()),
+            output_hosts: HostAllowlist::new(),
             policy: Arc::new(DefaultPolicy::new()),
             checkpoints: Arc::new(MemoryCheckpoints::new()),
             events: EventBus::default(),
@@ -237,6 +271,11 @@ impl<A: Agent> AgentRuntime<A> {
         &self.dispatcher
     }
 
+    /// The redactor: every secret the runtime's tools can read is registered.
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
     /// Starts a run of the agent for `user` (authenticated by the
     /// application) with the user's `input`, and drives it until it
     /// completes, halts, fails or waits for approval.
@@ -245,7 +284,9 @@ impl<A: Agent> AgentRuntime<A> {
         user: UserIdentity,
         input: impl Into<String>,
     ) -> Result<RunReport, EngineError> {
-        let mut state = RunState::new(A::SPEC.name, A::SPEC.prompt_version, user, input.into());
+        // A credential pasted into the input is not sent to the model or stored.
+        let input = self.redactor.redact_str(&input.into()).into_owned();
+        let mut state = RunState::new(A::SPEC.name, A::SPEC.prompt_version, user, input);
         self.save(&mut state).await?;
         self.drive(state).await
     }

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::budget::Spend;
+use crate::guard::TaintTracker;
 use crate::identity::{CallId, RunId, UserIdentity};
 use crate::model::Message;
 use crate::tool::ApprovalProof;
@@ -174,8 +175,20 @@ pub struct RunState {
     pub phase: Phase,
     /// The calls of the current turn.
     pub pending: Vec<PendingCall>,
+    /// Data-protection state: the spotlighting boundary and the taint.
+    #[serde(default)]
+    pub guard: RunGuard,
     /// How many times the state was saved; stores use it to refuse stale writes.
     pub version: u64,
+}
+
+/// What a run remembers for data protection, so a resumed run keeps it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunGuard {
+    /// The run's random spotlighting boundary (see [`crate::guard::Spotlighter`]).
+    pub boundary: String,
+    /// What the run has taken in: untrusted content, private data.
+    pub taint: TaintTracker,
 }
 
 impl RunState {
@@ -192,6 +205,10 @@ impl RunState {
             spend: Spend::default(),
             phase: Phase::Received,
             pending: Vec::new(),
+            guard: RunGuard {
+                boundary: crate::guard::Spotlighter::new().boundary().to_owned(),
+                taint: TaintTracker::new(),
+            },
             version: 0,
         }
     }

@@ -88,6 +88,66 @@ pub enum SecurityEvent {
         /// The cap.
         limit: f64,
     },
+    /// Untrusted text matched screening rules that flag; it went on, marked.
+    InputFlagged {
+        /// The run.
+        run_id: RunId,
+        /// The agent.
+        agent: String,
+        /// Where the text came from: `user_input` or a tool's name.
+        source: String,
+        /// The rules that fired.
+        rules: Vec<String>,
+    },
+    /// Untrusted text matched screening rules that block; the model never saw it.
+    InputBlocked {
+        /// The run.
+        run_id: RunId,
+        /// The agent.
+        agent: String,
+        /// Where the text came from: `user_input` or a tool's name.
+        source: String,
+        /// The rules that fired.
+        rules: Vec<String>,
+    },
+    /// The run holds private data and untrusted content, so a state-changing
+    /// call needs approval whatever its declaration (the rule of two).
+    TaintEscalation {
+        /// The run.
+        run_id: RunId,
+        /// The agent.
+        agent: String,
+        /// The tool.
+        tool: String,
+        /// The call.
+        call_id: CallId,
+        /// Why.
+        reason: String,
+    },
+    /// Secret values or credential-shaped strings were removed from something
+    /// leaving the run. Names only: never a value.
+    SecretRedacted {
+        /// The run.
+        run_id: RunId,
+        /// The agent.
+        agent: String,
+        /// Where: `tool_result`, `final_answer`, `tool_arguments`, ...
+        sink: String,
+        /// The secrets' names (`credential` for unnamed credential shapes).
+        names: Vec<String>,
+    },
+    /// A link able to carry data to a host outside the allowlist was removed
+    /// from the answer, or an outgoing message carrying one was refused.
+    ExfiltrationBlocked {
+        /// The run.
+        run_id: RunId,
+        /// The agent.
+        agent: String,
+        /// Where: `final_answer` or the egress tool's name.
+        sink: String,
+        /// The link's host, when it parsed.
+        host: Option<String>,
+    },
     /// A run was halted by a limit.
     RunHalted {
         /// The run.
@@ -110,6 +170,11 @@ impl SecurityEvent {
             SecurityEvent::ApprovalRejected { .. } => "approval_rejected",
             SecurityEvent::BudgetWarning { .. } => "budget_warning",
             SecurityEvent::RunHalted { .. } => "run_halted",
+            SecurityEvent::InputFlagged { .. } => "input_flagged",
+            SecurityEvent::InputBlocked { .. } => "input_blocked",
+            SecurityEvent::TaintEscalation { .. } => "taint_escalation",
+            SecurityEvent::SecretRedacted { .. } => "secret_redacted",
+            SecurityEvent::ExfiltrationBlocked { .. } => "exfiltration_blocked",
         }
     }
 }

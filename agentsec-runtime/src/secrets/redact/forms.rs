@@ -9,6 +9,11 @@ use percent_encoding::{AsciiSet, CONTROLS, percent_encode};
 /// ordinary text.
 const MIN_FORM_LEN: usize = 6;
 
+/// The length of the fragments of long secrets that are searched for too,
+/// so a secret split across fields (half in one, half in another) is still
+/// caught: any piece of at least this many bytes is redacted.
+pub(super) const FRAGMENT_LEN: usize = 12;
+
 /// How a pattern relates to the secret it stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum FormKind {
@@ -21,6 +26,8 @@ pub(super) enum FormKind {
     Hex,
     /// Percent-encoded by an encoder that leaves `%` itself alone.
     Percent,
+    /// A piece of a long secret ([`FRAGMENT_LEN`] bytes).
+    Fragment,
 }
 
 /// The WHATWG URL percent-encode sets (C0 control, fragment, query,
@@ -49,6 +56,11 @@ const URL_SETS: [&AsciiSet; 6] = {
 /// Every form of `secret` to search for, with its kind.
 pub(super) fn forms(secret: &[u8]) -> Vec<(Vec<u8>, FormKind)> {
     let mut out = vec![(secret.to_vec(), FormKind::Plain)];
+    out.extend(
+        fragments(secret)
+            .into_iter()
+            .map(|f| (f, FormKind::Fragment)),
+    );
     for core in base64_cores(secret) {
         out.push((core, FormKind::Base64));
     }
@@ -69,6 +81,24 @@ pub(super) fn forms(secret: &[u8]) -> Vec<(Vec<u8>, FormKind)> {
         }
     }
     unique
+}
+
+/// Every [`FRAGMENT_LEN`]-byte window of a secret at least twice that long,
+/// cut on `char` boundaries.
+fn fragments(secret: &[u8]) -> Vec<Vec<u8>> {
+    let Ok(text) = std::str::from_utf8(secret) else {
+        return Vec::new();
+    };
+    if text.len() < 2 * FRAGMENT_LEN {
+        return Vec::new();
+    }
+    text.char_indices()
+        .map(|(start, _)| start)
+        .filter(|start| {
+            text.is_char_boundary(start + FRAGMENT_LEN) && start + FRAGMENT_LEN <= text.len()
+        })
+        .map(|start| secret[start..start + FRAGMENT_LEN].to_vec())
+        .collect()
 }
 
 /// The base64 text of `secret` as it appears inside a longer base64 string,
