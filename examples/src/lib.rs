@@ -1,1 +1,4 @@
-//! Shared code of the agentsec examples.
+//! Shared code of the agentsec examples: the support desk of the guide.
+
+pub mod shop;
+pub mod support_desk;

@@ -106,6 +106,12 @@ impl<A: Agent> AgentRuntimeBuilder<A> {
         self
     }
 
+    /// Application state the caller keeps a handle to; tools see it as `&T`.
+    pub fn state_arc<T: Send + Sync + 'static>(mut self, value: Arc<T>) -> Self {
+        self.tools = self.tools.state_arc(value);
+        self
+    }
+
     /// The secret store for the tools' `#[secret]` parameters. Every value
     /// read from it is registered with the runtime's redactor.
     pub fn secrets(mut self, store: impl SecretStore) -> Self {

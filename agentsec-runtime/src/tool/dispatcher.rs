@@ -132,6 +132,12 @@ impl DispatcherBuilder {
         self
     }
 
+    /// Adds application state the caller keeps a handle to; tools see it as `&T`.
+    pub fn state_arc<T: Send + Sync + 'static>(mut self, value: Arc<T>) -> Self {
+        self.state.insert_arc(value);
+        self
+    }
+
     /// Sets the secret store (default: an empty in-memory store).
     pub fn secrets(mut self, store: impl SecretStore) -> Self {
         self.secrets = Arc::new(store);
