@@ -10,3 +10,9 @@ pub mod declaring_tools {}
 
 #[doc = include_str!("../book/src/agents.md")]
 pub mod defining_an_agent {}
+
+#[doc = include_str!("../book/src/models.md")]
+pub mod models_and_budgets {}
+
+#[doc = include_str!("../book/src/protecting-data.md")]
+pub mod protecting_data {}
