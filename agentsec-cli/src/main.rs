@@ -1,5 +1,61 @@
 //! The `agentsec` command line.
+//!
+//! Works against the embedded SQLite file (default `./agentsec.db`, or
+//! `--sqlite PATH`) or PostgreSQL (`--database-url URL` or `DATABASE_URL`).
+//!
+//! Exit codes: 0 success; 1 the command ran and found a problem (a broken
+//! audit chain, a demo that did not complete); 2 usage error; 3 the store
+//! could not be opened; 4 not found; 5 refused (a decision on a call that is
+//! not pending, a conflicting update).
 
-fn main() {
-    println!("agentsec {}", env!("CARGO_PKG_VERSION"));
+mod commands;
+mod error;
+mod output;
+mod store;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Operate agentsec: runs, traces, approvals, agent keys, the audit log.
+#[derive(Parser)]
+#[command(name = "agentsec", version, about, long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    store: store::StoreArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List or show runs.
+    #[command(subcommand)]
+    Runs(commands::runs::RunsCommand),
+    /// Print a run as a tree: steps, calls, decisions, tokens.
+    Trace(commands::trace::TraceArgs),
+    /// Verify the hash-chained audit log.
+    #[command(subcommand)]
+    Audit(commands::audit::AuditCommand),
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut out = std::io::stdout();
+    let result = match cli.store.open().await {
+        Ok(store) => match cli.command {
+            Command::Runs(c) => commands::runs::run(c, &store, &mut out).await,
+            Command::Trace(a) => commands::trace::run(a, &store, &mut out).await,
+            Command::Audit(c) => commands::audit::run(c, &store, &mut out).await,
+        },
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(error.exit_code())
+        }
+    }
 }

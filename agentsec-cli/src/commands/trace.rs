@@ -1,0 +1,167 @@
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Arc;
+
+use agentsec::engine::{CallStatus, Phase, RunState};
+use agentsec::model::Message;
+use agentsec::store::RunStore;
+use clap::Args;
+
+use crate::commands::runs::parse_run_id;
+use crate::error::CliError;
+use crate::output::{Paint, colour};
+
+#[derive(Args)]
+pub struct TraceArgs {
+    /// The run id (`run_…` or a UUID).
+    run: String,
+    /// Print the run's state as JSON, for machines.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(
+    args: TraceArgs,
+    store: &Arc<dyn RunStore>,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let record = store.get_run(parse_run_id(&args.run)?).await?;
+    let state: RunState = serde_json::from_value(record.state.clone()).map_err(|e| {
+        CliError::Failed(format!(
+            "run {} has a state this version cannot read: {e}",
+            record.id
+        ))
+    })?;
+    if args.json {
+        let steps = store.list_steps(record.id).await?;
+        let doc = serde_json::json!({ "run": record, "steps": steps });
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&doc).unwrap_or_default()
+        )?;
+        return Ok(());
+    }
+    let steps = store.list_steps(record.id).await?;
+    let elapsed = match (steps.first(), steps.last()) {
+        (Some(first), Some(last)) => Some(last.at.0 - first.at.0),
+        _ => None,
+    };
+    render(&state, elapsed, Paint(colour()), out)
+}
+
+fn short(text: &str, max: usize) -> String {
+    let flat = text.replace('\n', " ");
+    if flat.chars().count() <= max {
+        flat
+    } else {
+        let cut: String = flat.chars().take(max).collect();
+        format!("{cut}…")
+    }
+}
+
+/// Renders a run as a tree: the input, each model turn with the calls it
+/// proposed and what became of each, the outcome, and the totals.
+pub fn render(
+    state: &RunState,
+    elapsed_ms: Option<i64>,
+    paint: Paint,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let outcome = match &state.phase {
+        Phase::Completed { .. } => paint.green("completed"),
+        Phase::AwaitingApproval => paint.yellow("awaiting approval"),
+        Phase::Halted { reason } => paint.red(&format!(
+            "halted: {}",
+            serde_json::to_string(reason).unwrap_or_default()
+        )),
+        Phase::Failed { error } => paint.red(&format!("failed: {error}")),
+        other => paint.yellow(other.name()),
+    };
+    let tenant = state
+        .user
+        .tenant
+        .as_deref()
+        .map(|t| format!(" (tenant {t})"))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "{} agent {} for {}{tenant} · prompt {} · {outcome}",
+        paint.bold(&state.run_id.to_string()),
+        state.agent,
+        state.user.id,
+        state.prompt_version
+    )?;
+    // Results by the provider's call id.
+    let results: HashMap<&str, (&str, bool)> = state
+        .messages
+        .iter()
+        .filter_map(|m| match m {
+            Message::Tool {
+                call_id,
+                content,
+                is_error,
+                ..
+            } => Some((call_id.as_str(), (content.as_str(), *is_error))),
+            _ => None,
+        })
+        .collect();
+    let pending: HashMap<&str, &CallStatus> = state
+        .pending
+        .iter()
+        .map(|c| (c.model_call_id.as_str(), &c.status))
+        .collect();
+    let mut turn = 0;
+    for message in &state.messages {
+        match message {
+            Message::User { content } => writeln!(out, "├─ user: {}", short(content, 100))?,
+            Message::System { content } => writeln!(out, "├─ system: {}", short(content, 100))?,
+            Message::Assistant {
+                content,
+                tool_calls,
+            } => {
+                turn += 1;
+                writeln!(out, "├─ {} {turn}", paint.bold("model turn"))?;
+                if let Some(text) = content
+                    && !tool_calls.is_empty()
+                {
+                    writeln!(out, "│  ├─ says: {}", short(text, 100))?;
+                }
+                for call in tool_calls {
+                    writeln!(
+                        out,
+                        "│  ├─ {} {}",
+                        paint.bold(&call.name),
+                        paint.dim(&short(&call.arguments, 80))
+                    )?;
+                    let line = match (results.get(call.id.as_str()), pending.get(call.id.as_str()))
+                    {
+                        (_, Some(CallStatus::AwaitingApproval { reason })) => {
+                            paint.yellow(&format!("⏸ awaiting approval: {reason}"))
+                        }
+                        (Some((text, false)), _) => paint.green(&format!("✔ {}", short(text, 90))),
+                        (Some((text, true)), _) => paint.red(&format!("✘ {}", short(text, 90))),
+                        (None, _) => paint.dim("… not run"),
+                    };
+                    writeln!(out, "│  │  └─ {line}")?;
+                }
+                if tool_calls.is_empty()
+                    && let Some(text) = content
+                {
+                    writeln!(out, "│  └─ answers: {}", short(text, 100))?;
+                }
+            }
+            Message::Tool { .. } => {}
+        }
+    }
+    let spend = &state.spend;
+    let elapsed = elapsed_ms
+        .map(|ms| format!(" · {ms} ms"))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "└─ {} tokens in, {} out · {} model calls · {} tool calls · ${:.4}{elapsed}",
+        spend.input_tokens, spend.output_tokens, spend.model_calls, spend.tool_calls, spend.usd
+    )?;
+    Ok(())
+}
