@@ -2,3 +2,4 @@
 
 pub mod shop;
 pub mod support_desk;
+pub mod tool_calls;

@@ -18,3 +18,13 @@ async fn the_support_desk_refunds_once_after_approval() {
         "the payment key is never printed"
     );
 }
+
+#[tokio::test]
+async fn tool_calls_refuses_all_but_the_good_call_and_the_approved_refund() {
+    let mut out = Vec::new();
+    let outcomes = examples::tool_calls::run(&mut out).await.unwrap();
+    assert_eq!(outcomes, [true, false, false, false, false, true]);
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("field `user_id`: unknown field"), "{text}");
+    assert!(text.contains("did you mean `list_orders`?"));
+}
