@@ -29,7 +29,7 @@
 
 pub use agentsec_macros::{agent, irreversible, tool};
 pub use agentsec_runtime::{ExposeSecret, SecretBox, SecretString};
-pub use agentsec_runtime::{budget, engine, identity, permission, secrets};
+pub use agentsec_runtime::{budget, engine, identity, permission, secrets, store};
 
 pub use agentsec_runtime::tool::{
     ApprovalProof, ArgLimits, CallContext, Dispatcher, DynTool, Effect, EffectKind, Scope,
