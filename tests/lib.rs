@@ -11,6 +11,9 @@ pub mod declaring_tools {}
 #[doc = include_str!("../book/src/agents.md")]
 pub mod defining_an_agent {}
 
+#[doc = include_str!("../book/src/identity.md")]
+pub mod identity_and_permissions {}
+
 #[doc = include_str!("../book/src/models.md")]
 pub mod models_and_budgets {}
 

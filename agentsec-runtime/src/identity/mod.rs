@@ -17,7 +17,7 @@ mod user;
 pub use ids::{CallId, RunId};
 pub use keys::{
     AgentKeys, AgentPrincipal, Environment, IssuedKey, KeyError, KeyOptions, KeyStore,
-    KeyStoreError, MemoryKeyStore,
+    KeyStoreError, MemoryKeyStore, RunStoreKeys,
 };
 pub use session::{AuthError, JwtAlgorithm, JwtAuthenticator, JwtAuthenticatorBuilder};
 pub use user::UserIdentity;

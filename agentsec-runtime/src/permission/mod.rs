@@ -11,9 +11,13 @@
 //! agent, run, call, tool, effects and scope of exactly one call, valid for at
 //! most 60 seconds and usable once. Even if the model is manipulated into
 //! calling a tool, the call runs only under a grant the runtime minted for it.
+//!
+//! [`rls`] carries a grant into PostgreSQL, where row-level security
+//! policies hold the tool's SQL to the same scope.
 
 mod grant;
 pub mod policy;
+pub mod rls;
 
 pub use grant::{
     Grant, GrantAuthority, GrantClaims, GrantError, GrantExpectation, GrantRequest, MAX_GRANT_TTL,

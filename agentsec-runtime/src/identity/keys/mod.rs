@@ -5,8 +5,10 @@
 //! per-agent credentials, not one shared key"). Keys are bound to an
 //! [`Environment`], may be limited to caller networks, expire, rotate with an
 //! overlap window, and are revoked at once. [`AgentKeys`] implements all of
-//! it over a small [`KeyStore`].
+//! it over a small [`KeyStore`]: [`MemoryKeyStore`] in memory, or
+//! [`RunStoreKeys`] in the durable [`RunStore`](crate::store::RunStore).
 
+mod durable;
 mod environment;
 mod error;
 mod format;
@@ -15,6 +17,7 @@ mod record;
 mod service;
 mod store;
 
+pub use durable::RunStoreKeys;
 pub use environment::Environment;
 pub use error::{KeyError, KeyStoreError};
 pub use options::{AgentPrincipal, IssuedKey, KeyOptions};

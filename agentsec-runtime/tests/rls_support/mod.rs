@@ -1,0 +1,180 @@
+//! The harness of the row-level security tests: a schema and a restricted
+//! role of their own per test (roles are global to the cluster), both
+//! dropped afterwards, so tests run in parallel; the example schema is the
+//! one the crate ships, seeded with the same rows for every test.
+#![allow(dead_code)] // each test file uses part of it
+
+use std::future::Future;
+use std::str::FromStr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use agentsec_runtime::identity::{CallId, RunId};
+use agentsec_runtime::permission::GrantClaims;
+use agentsec_runtime::permission::rls::EXAMPLE_RLS_SCHEMA;
+use agentsec_runtime::tool::Scope;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{AssertSqlSafe, Postgres, Transaction};
+
+/// What a test body gets: a pool on its schema (connecting as the
+/// superuser of `DATABASE_URL`, like an application's login role) and the
+/// name of its restricted role.
+#[derive(Clone)]
+pub struct Db {
+    pub pool: PgPool,
+    pub options: PgConnectOptions,
+    pub role: String,
+}
+
+pub async fn with_db<F, Fut>(body: F)
+where
+    F: FnOnce(Db) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Ok(url) = std::env::var("DATABASE_URL") else {
+        println!("skipped: DATABASE_URL not set");
+        return;
+    };
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    // Fixed alphabet (hex): safe to splice into DDL.
+    let schema = format!("agentsec_rls_{suffix}");
+    let role = format!("agentsec_tool_{suffix}");
+    let admin = PgPool::connect(&url)
+        .await
+        .expect("connect to DATABASE_URL");
+    sqlx::raw_sql(AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&admin)
+        .await
+        .expect("create schema");
+    let options = PgConnectOptions::from_str(&url)
+        .expect("parse DATABASE_URL")
+        .options([("search_path", schema.as_str())]);
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .connect_with(options.clone())
+        .await
+        .expect("connect to the test schema");
+
+    let setup = async {
+        let mut conn = pool.acquire().await?;
+        sqlx::query("SELECT set_config('agentsec.tool_role', $1, false)")
+            .bind(&role)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::raw_sql(EXAMPLE_RLS_SCHEMA)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::raw_sql(
+            "RESET agentsec.tool_role;
+             INSERT INTO orders (id, owner_id, tenant_id, total_cents) VALUES
+                ('a1', 'alice', 't1', 1000),
+                ('a2', 'alice', 't1', 2000),
+                ('a9', 'alice', 't2', 9000),
+                ('b1', 'bob',   't1', 3000),
+                ('c1', 'carol', 't2', 4000);
+             INSERT INTO payments (id, order_id, owner_id, tenant_id, amount_cents) VALUES
+                ('p1', 'a1', 'alice', 't1', 1000),
+                ('p2', 'b1', 'bob',   't1', 3000);",
+        )
+        .execute(&mut *conn)
+        .await?;
+        Ok::<_, sqlx::Error>(())
+    }
+    .await;
+
+    let outcome = match &setup {
+        Ok(()) => {
+            let db = Db {
+                pool: pool.clone(),
+                options,
+                role: role.clone(),
+            };
+            Some(tokio::spawn(body(db)).await)
+        }
+        Err(_) => None,
+    };
+    pool.close().await;
+    // Dropping the schema drops the role's privileges on its objects; the
+    // role itself is global and goes too.
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "DROP SCHEMA {schema} CASCADE; DROP OWNED BY {role}; DROP ROLE {role};"
+    )))
+    .execute(&admin)
+    .await
+    .expect("drop the test schema and role");
+    admin.close().await;
+    if let Err(e) = setup {
+        panic!("setting up the example schema failed: {e}");
+    }
+    if let Some(Err(panic)) = outcome {
+        std::panic::resume_unwind(panic.into_panic());
+    }
+}
+
+pub fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs()
+}
+
+/// Claims as the runtime mints them, for `user` in `tenant`.
+pub fn claims(
+    user: &str,
+    tenant: Option<&str>,
+    scope: Option<Scope>,
+    effects: &[&str],
+    lifetime_secs: i64,
+) -> GrantClaims {
+    let now = now_secs();
+    GrantClaims {
+        iss: "agentsec".into(),
+        aud: "agentsec:tool".into(),
+        sub: user.into(),
+        tenant: tenant.map(Into::into),
+        roles: vec![],
+        agent: "support".into(),
+        run: RunId::new(),
+        call: CallId::new(),
+        step: 1,
+        tool: "some_tool".into(),
+        effects: effects.iter().map(|e| (*e).to_owned()).collect(),
+        scope,
+        iat: now,
+        exp: now.saturating_add_signed(lifetime_secs),
+        jti: uuid::Uuid::new_v4().simple().to_string(),
+    }
+}
+
+pub async fn ids(tx: &mut Transaction<'static, Postgres>, sql: &'static str) -> Vec<String> {
+    sqlx::query_scalar(sql)
+        .fetch_all(&mut **tx)
+        .await
+        .expect("query")
+}
+
+/// The SQLSTATE of a database error.
+pub fn sqlstate(error: &sqlx::Error) -> String {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .map(|c| c.into_owned())
+        .unwrap_or_default()
+}
+
+/// Opens a transaction as the restricted role with `raw` as the claims
+/// setting (or none), bypassing the helper, as a tool's own SQL could.
+pub async fn raw_scoped(db: &Db, raw: Option<&str>) -> Transaction<'static, Postgres> {
+    let mut tx = db.pool.begin().await.unwrap();
+    if let Some(raw) = raw {
+        sqlx::query("SELECT set_config('request.jwt.claims', $1, true)")
+            .bind(raw)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    sqlx::raw_sql(AssertSqlSafe(format!("SET LOCAL ROLE {}", db.role)))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx
+}
