@@ -81,7 +81,7 @@ enum Command {
 /// });
 /// audit.flush().await;
 /// let log = store.list_audit(0, 10).await.unwrap();
-/// assert_eq!((log[0].kind.as_str(), log[0].actor.as_str()), ("approval_granted", "bob"));
+/// assert_eq!((log[0].kind.as_str(), log[0].actor.as_str()), ("approval_granted", "user:bob"));
 /// assert!(store.verify_audit().await.unwrap().is_intact());
 /// # });
 /// ```

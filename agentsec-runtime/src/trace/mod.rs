@@ -23,6 +23,10 @@ mod bus;
 mod envelope;
 mod error;
 mod events;
+#[cfg(feature = "otel")]
+pub mod otel;
+#[cfg(feature = "tls")]
+mod tls;
 mod webhook;
 
 pub use anomaly::{

@@ -318,28 +318,15 @@ impl Worker {
 }
 
 /// A client that follows no redirects, with rustls on `ring` and the
-/// operating system's roots when the `tls` feature is on (the same set-up as
-/// the model clients, without a process-wide crypto provider).
+/// operating system's roots when the `tls` feature is on.
 fn default_client(timeout: Duration) -> Result<reqwest::Client, SinkError> {
     let builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout);
     #[cfg(feature = "tls")]
-    let builder = builder.tls_backend_preconfigured(tls_config()?);
+    let builder =
+        builder.tls_backend_preconfigured(super::tls::client_config().map_err(SinkError::Client)?);
     builder
         .build()
         .map_err(|e| SinkError::Client(e.to_string()))
-}
-
-#[cfg(feature = "tls")]
-fn tls_config() -> Result<rustls::ClientConfig, SinkError> {
-    use rustls_platform_verifier::BuilderVerifierExt;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .and_then(|builder| builder.with_platform_verifier())
-        .map_err(|e| SinkError::Client(format!("TLS setup failed: {e}")))?
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(config)
 }
