@@ -335,7 +335,11 @@ fn secrets_never_reach_the_model_the_state_or_the_logs() {
         .with_max_level(tracing::Level::TRACE)
         .with_ansi(false)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // Global, not scoped: a scoped subscriber can miss events whose callsites
+    // other test threads registered first. This is the only test of the
+    // binary that installs one.
+    tracing::subscriber::set_global_default(subscriber)
+        .expect("no other subscriber in this binary");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -7,7 +7,7 @@ use agentsec::engine::{AgentRuntime, ApprovalDecision, RunOutcome, RunReport};
 use agentsec::model::{ScriptedModel, ScriptedReply, Usage};
 use agentsec::prelude::*;
 use agentsec::secrets::MemorySecretStore;
-use agentsec::trace::{EventBus, EventSink, SecurityEvent};
+use agentsec::trace::{EventBus, EventEnvelope, EventSink, SecurityEvent};
 use serde_json::json;
 
 use crate::shop::{Shop, SupportAgent};
@@ -24,11 +24,11 @@ impl EventLog {
 }
 
 impl EventSink for EventLog {
-    fn publish(&self, event: &SecurityEvent) {
+    fn publish(&self, envelope: &EventEnvelope) {
         self.0
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(event.clone());
+            .push(envelope.event.clone());
     }
 }
 

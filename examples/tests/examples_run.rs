@@ -10,7 +10,16 @@ async fn the_support_desk_refunds_once_after_approval() {
     assert!(matches!(report.done.outcome, RunOutcome::Completed { .. }));
     assert_eq!(report.shop.refunds(), vec![("ord_1002".to_owned(), 12_500)]);
     let kinds: Vec<_> = report.events.iter().map(SecurityEvent::kind).collect();
-    assert_eq!(kinds, ["approval_requested", "approval_granted"]);
+    assert_eq!(
+        kinds,
+        [
+            "tool_called",
+            "approval_requested",
+            "approval_granted",
+            "tool_called",
+            "irreversible_executed"
+        ]
+    );
     let text = String::from_utf8(out).unwrap();
     assert!(text.contains("needs approval") && text.contains("lead@support approves"));
     assert!(

@@ -106,12 +106,7 @@ impl<A: Agent> AgentRuntime<A> {
             .collect();
         names.sort();
         names.dedup();
-        self.events.publish(SecurityEvent::SecretRedacted {
-            run_id: state.run_id,
-            agent: state.agent.clone(),
-            sink: sink.to_owned(),
-            names,
-        });
+        self.publish_redacted(state, sink, names);
         self.redactor.redact_str(&text).into_owned()
     }
 
@@ -183,11 +178,17 @@ impl<A: Agent> AgentRuntime<A> {
         if !names.is_empty() {
             names.sort();
             names.dedup();
+            self.publish_redacted(state, sink, names);
+        }
+    }
+
+    /// One `secret_redacted` event per secret name (never a value).
+    fn publish_redacted(&self, state: &RunState, sink: &str, names: Vec<String>) {
+        for secret in names {
             self.events.publish(SecurityEvent::SecretRedacted {
-                run_id: state.run_id,
-                agent: state.agent.clone(),
+                run_id: Some(state.run_id),
+                secret,
                 sink: sink.to_owned(),
-                names,
             });
         }
     }

@@ -52,6 +52,15 @@ impl<A: Agent> AgentRuntime<A> {
             }
             HaltReason::Policy { reason } => reason.clone(),
         };
+        if let HaltReason::Budget { cap, spent, limit } = &reason {
+            self.events.publish(SecurityEvent::BudgetExceeded {
+                run_id: state.run_id,
+                agent: state.agent.clone(),
+                cap: cap.clone(),
+                spent: *spent,
+                limit: *limit,
+            });
+        }
         self.events.publish(SecurityEvent::RunHalted {
             run_id: state.run_id,
             agent: state.agent.clone(),
@@ -234,7 +243,6 @@ impl<A: Agent> AgentRuntime<A> {
                         run_id: state.run_id,
                         agent: state.agent.clone(),
                         tool: call.tool.clone(),
-                        call_id: call.call_id,
                         reason: reason.clone(),
                     });
                     Some(reason)
@@ -286,6 +294,20 @@ impl<A: Agent> AgentRuntime<A> {
     ) {
         let call = state.pending[index].clone();
         state.spend.tool_calls += 1;
+        let irreversible = self
+            .dispatcher
+            .spec(&call.tool)
+            .is_some_and(|spec| spec.is_irreversible());
+        let args_digest = crate::tool::args_digest(&call.arguments);
+        self.events.publish(SecurityEvent::ToolCalled {
+            run_id: state.run_id,
+            agent: state.agent.clone(),
+            tool: call.tool.clone(),
+            call_id: call.call_id,
+            irreversible,
+            args_digest: args_digest.clone(),
+        });
+        let approver = proof.as_ref().map(|p| p.approver.clone());
         let context = CallContext {
             run_id: state.run_id,
             step: call.step,
@@ -295,11 +317,23 @@ impl<A: Agent> AgentRuntime<A> {
             approval: proof,
             idempotency_key: Some(call.call_id.to_string()),
         };
-        match self
+        let result = self
             .dispatcher
             .dispatch(&context, &call.tool, &call.arguments)
-            .await
-        {
+            .await;
+        if irreversible {
+            self.events.publish(SecurityEvent::IrreversibleExecuted {
+                run_id: state.run_id,
+                agent: state.agent.clone(),
+                user: state.user.id.clone(),
+                tool: call.tool.clone(),
+                call_id: call.call_id,
+                args_digest,
+                approver,
+                succeeded: result.is_ok(),
+            });
+        }
+        match result {
             Ok(value) => {
                 let text = match value {
                     Value::String(s) => s,

@@ -1,4 +1,4 @@
-use std::sync::{Arc, Mutex};
+//! The security events themselves.
 
 use serde::{Deserialize, Serialize};
 
@@ -88,54 +88,6 @@ pub enum SecurityEvent {
         /// The cap.
         limit: f64,
     },
-    /// Untrusted text matched screening rules that flag; it went on, marked.
-    InputFlagged {
-        /// The run.
-        run_id: RunId,
-        /// The agent.
-        agent: String,
-        /// Where the text came from: `user_input` or a tool's name.
-        source: String,
-        /// The rules that fired.
-        rules: Vec<String>,
-    },
-    /// Untrusted text matched screening rules that block; the model never saw it.
-    InputBlocked {
-        /// The run.
-        run_id: RunId,
-        /// The agent.
-        agent: String,
-        /// Where the text came from: `user_input` or a tool's name.
-        source: String,
-        /// The rules that fired.
-        rules: Vec<String>,
-    },
-    /// The run holds private data and untrusted content, so a state-changing
-    /// call needs approval whatever its declaration (the rule of two).
-    TaintEscalation {
-        /// The run.
-        run_id: RunId,
-        /// The agent.
-        agent: String,
-        /// The tool.
-        tool: String,
-        /// The call.
-        call_id: CallId,
-        /// Why.
-        reason: String,
-    },
-    /// Secret values or credential-shaped strings were removed from something
-    /// leaving the run. Names only: never a value.
-    SecretRedacted {
-        /// The run.
-        run_id: RunId,
-        /// The agent.
-        agent: String,
-        /// Where: `tool_result`, `final_answer`, `tool_arguments`, ...
-        sink: String,
-        /// The secrets' names (`credential` for unnamed credential shapes).
-        names: Vec<String>,
-    },
     /// A link able to carry data to a host outside the allowlist was removed
     /// from the answer, or an outgoing message carrying one was refused.
     ExfiltrationBlocked {
@@ -157,6 +109,119 @@ pub enum SecurityEvent {
         /// Which limit, in words.
         reason: String,
     },
+    /// Input screening flagged text but let it through (spotlighted).
+    InputFlagged {
+        /// The run.
+        run_id: RunId,
+        /// The agent.
+        agent: String,
+        /// Where the text came from (`user`, or `tool:<name>`).
+        source: String,
+        /// The ids of the screening rules that matched.
+        rules: Vec<String>,
+    },
+    /// Input screening blocked text before the model saw it.
+    InputBlocked {
+        /// The run.
+        run_id: RunId,
+        /// The agent.
+        agent: String,
+        /// Where the text came from (`user`, or `tool:<name>`).
+        source: String,
+        /// The ids of the screening rules that matched.
+        rules: Vec<String>,
+    },
+    /// The run became tainted by untrusted content and a call needed more
+    /// scrutiny (approval, or refusal) because of it.
+    TaintEscalation {
+        /// The run.
+        run_id: RunId,
+        /// The agent.
+        agent: String,
+        /// The tool whose call was escalated.
+        tool: String,
+        /// Why.
+        reason: String,
+    },
+    /// A budget cap was reached; the run stops spending.
+    BudgetExceeded {
+        /// The run.
+        run_id: RunId,
+        /// The agent.
+        agent: String,
+        /// Which cap.
+        cap: String,
+        /// Spent so far.
+        spent: f64,
+        /// The cap.
+        limit: f64,
+    },
+    /// An agent invocation key was refused. Carries the key's id when it
+    /// could be parsed, never the key itself.
+    KeyRejected {
+        /// The key's public id, if the presented key had a recognisable one.
+        key_id: Option<String>,
+        /// The agent the key was presented for, if known.
+        agent: Option<String>,
+        /// Why (expired, revoked, wrong environment, address not allowed, ...).
+        reason: String,
+    },
+    /// A secret's value was scrubbed from something leaving the run. Names the
+    /// secret, never its value.
+    SecretRedacted {
+        /// The run, if the redaction happened inside one.
+        run_id: Option<RunId>,
+        /// The secret's name in the secret store (or the credential pattern's name).
+        secret: String,
+        /// Where the value was about to go (`trace`, `log`, `model_request`, `tool_output`, ...).
+        sink: String,
+    },
+    /// An anomaly rule fired (see [`AnomalyDetector`](super::AnomalyDetector)).
+    Anomaly {
+        /// The run, when the anomaly concerns one.
+        run_id: Option<RunId>,
+        /// The agent, when the anomaly concerns one.
+        agent: Option<String>,
+        /// The rule's id (`repeated_denials`, `tool_call_rate`, `repeated_irreversible`).
+        rule: String,
+        /// What was seen, in words.
+        description: String,
+    },
+    /// A tool call passed the policy (and its approval, if any) and is about
+    /// to execute. Feeds the rate and repeated-call anomaly rules.
+    ToolCalled {
+        /// The run.
+        run_id: RunId,
+        /// The agent.
+        agent: String,
+        /// The tool.
+        tool: String,
+        /// The call.
+        call_id: CallId,
+        /// Whether the tool is `#[irreversible]`.
+        irreversible: bool,
+        /// [`args_digest`](super::args_digest) of the call's arguments.
+        args_digest: String,
+    },
+    /// An irreversible call ran (its result is recorded). Goes to the audit log.
+    IrreversibleExecuted {
+        /// The run.
+        run_id: RunId,
+        /// The agent.
+        agent: String,
+        /// The user the run acts for.
+        user: String,
+        /// The tool.
+        tool: String,
+        /// The call.
+        call_id: CallId,
+        /// [`args_digest`](super::args_digest) of the arguments that ran.
+        args_digest: String,
+        /// Who approved it, when a person did.
+        approver: Option<String>,
+        /// Whether the tool reported success.
+        succeeded: bool,
+    },
 }
 
 impl SecurityEvent {
@@ -173,84 +238,62 @@ impl SecurityEvent {
             SecurityEvent::InputFlagged { .. } => "input_flagged",
             SecurityEvent::InputBlocked { .. } => "input_blocked",
             SecurityEvent::TaintEscalation { .. } => "taint_escalation",
+            SecurityEvent::BudgetExceeded { .. } => "budget_exceeded",
+            SecurityEvent::KeyRejected { .. } => "key_rejected",
             SecurityEvent::SecretRedacted { .. } => "secret_redacted",
+            SecurityEvent::Anomaly { .. } => "anomaly",
+            SecurityEvent::ToolCalled { .. } => "tool_called",
+            SecurityEvent::IrreversibleExecuted { .. } => "irreversible_executed",
             SecurityEvent::ExfiltrationBlocked { .. } => "exfiltration_blocked",
         }
     }
 }
 
-/// Receives security events. Implementations must be quick: they are called
-/// inline by the engine (hand slow work to a channel or a task).
-pub trait EventSink: Send + Sync + 'static {
-    /// Handles one event.
-    fn publish(&self, event: &SecurityEvent);
-}
-
-/// Keeps every event in memory: for tests and for inspecting a run.
-///
-/// ```
-/// use agentsec_runtime::trace::{CollectingSink, EventBus};
-/// let sink = CollectingSink::default();
-/// let bus = EventBus::default().with(sink.clone());
-/// assert!(sink.events().is_empty());
-/// # let _ = bus;
-/// ```
-#[derive(Clone, Default)]
-pub struct CollectingSink {
-    events: Arc<Mutex<Vec<SecurityEvent>>>,
-}
-
-impl CollectingSink {
-    /// The events received so far.
-    pub fn events(&self) -> Vec<SecurityEvent> {
-        self.events
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-}
-
-impl EventSink for CollectingSink {
-    fn publish(&self, event: &SecurityEvent) {
-        self.events
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(event.clone());
-    }
-}
-
-/// Fans events out to every registered sink, and to the log.
-#[derive(Clone, Default)]
-pub struct EventBus {
-    sinks: Vec<Arc<dyn EventSink>>,
-}
-
-impl EventBus {
-    /// Adds a sink.
-    pub fn with(mut self, sink: impl EventSink) -> Self {
-        self.sinks.push(Arc::new(sink));
-        self
-    }
-
-    /// Adds a shared sink.
-    pub fn with_shared(mut self, sink: Arc<dyn EventSink>) -> Self {
-        self.sinks.push(sink);
-        self
-    }
-
-    /// Publishes `event` to every sink and logs it at `WARN`.
-    pub fn publish(&self, event: SecurityEvent) {
-        tracing::warn!(target: "agentsec::security", kind = event.kind(), event = ?event, "security event");
-        for sink in &self.sinks {
-            sink.publish(&event);
+impl SecurityEvent {
+    /// The run the event concerns, when it concerns one.
+    pub fn run_id(&self) -> Option<RunId> {
+        match self {
+            SecurityEvent::PermissionDenied { run_id, .. }
+            | SecurityEvent::ToolRefused { run_id, .. }
+            | SecurityEvent::ApprovalRequested { run_id, .. }
+            | SecurityEvent::ApprovalGranted { run_id, .. }
+            | SecurityEvent::ApprovalRejected { run_id, .. }
+            | SecurityEvent::BudgetWarning { run_id, .. }
+            | SecurityEvent::RunHalted { run_id, .. }
+            | SecurityEvent::InputFlagged { run_id, .. }
+            | SecurityEvent::InputBlocked { run_id, .. }
+            | SecurityEvent::TaintEscalation { run_id, .. }
+            | SecurityEvent::BudgetExceeded { run_id, .. }
+            | SecurityEvent::ToolCalled { run_id, .. }
+            | SecurityEvent::IrreversibleExecuted { run_id, .. }
+            | SecurityEvent::ExfiltrationBlocked { run_id, .. } => Some(*run_id),
+            SecurityEvent::SecretRedacted { run_id, .. }
+            | SecurityEvent::Anomaly { run_id, .. } => *run_id,
+            SecurityEvent::KeyRejected { .. } => None,
         }
     }
-}
 
-impl std::fmt::Debug for EventBus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventBus")
-            .field("sinks", &self.sinks.len())
-            .finish()
+    /// The agent the event concerns, when the event names it.
+    pub fn agent(&self) -> Option<&str> {
+        match self {
+            SecurityEvent::PermissionDenied { agent, .. }
+            | SecurityEvent::ApprovalRequested { agent, .. }
+            | SecurityEvent::BudgetWarning { agent, .. }
+            | SecurityEvent::RunHalted { agent, .. }
+            | SecurityEvent::InputFlagged { agent, .. }
+            | SecurityEvent::InputBlocked { agent, .. }
+            | SecurityEvent::TaintEscalation { agent, .. }
+            | SecurityEvent::BudgetExceeded { agent, .. }
+            | SecurityEvent::ToolCalled { agent, .. }
+            | SecurityEvent::IrreversibleExecuted { agent, .. }
+            | SecurityEvent::ExfiltrationBlocked { agent, .. } => Some(agent),
+            SecurityEvent::KeyRejected { agent, .. } | SecurityEvent::Anomaly { agent, .. } => {
+                agent.as_deref()
+            }
+            SecurityEvent::ToolRefused { .. }
+            | SecurityEvent::ApprovalGranted { .. }
+            | SecurityEvent::ApprovalRejected { .. }
+            | SecurityEvent::SecretRedacted { .. } => None,
+        }
     }
 }

@@ -1,0 +1,227 @@
+//! Sinks and the bus that fans events out to them.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{broadcast, mpsc};
+
+use super::anomaly::{AnomalyConfig, AnomalyRules};
+use super::{EventEnvelope, SecurityEvent};
+
+/// Receives security events. Implementations must be quick: they are called
+/// inline by the engine (hand slow work to a channel or a task, as
+/// [`WebhookSink`](super::WebhookSink) and [`AuditSink`](super::AuditSink) do).
+///
+/// ```
+/// use agentsec_runtime::trace::{EventBus, EventEnvelope, EventSink};
+/// struct CountKinds(std::sync::Mutex<Vec<&'static str>>);
+/// impl EventSink for CountKinds {
+///     fn publish(&self, envelope: &EventEnvelope) {
+///         self.0.lock().unwrap().push(envelope.event.kind());
+///     }
+/// }
+/// let bus = EventBus::default().with(CountKinds(Default::default()));
+/// # let _ = bus;
+/// ```
+pub trait EventSink: Send + Sync + 'static {
+    /// Handles one event.
+    fn publish(&self, envelope: &EventEnvelope);
+}
+
+/// Keeps every event in memory: for tests and for inspecting a run.
+///
+/// ```
+/// use agentsec_runtime::identity::RunId;
+/// use agentsec_runtime::trace::{CollectingSink, EventBus, SecurityEvent};
+/// let sink = CollectingSink::default();
+/// let bus = EventBus::default().with(sink.clone());
+/// bus.publish(SecurityEvent::RunHalted { run_id: RunId::new(), agent: "a".into(), reason: "budget".into() });
+/// assert_eq!(sink.events()[0].kind(), "run_halted");
+/// assert!(sink.envelopes()[0].at.0 > 0);
+/// ```
+#[derive(Clone, Default)]
+pub struct CollectingSink {
+    envelopes: Arc<Mutex<Vec<EventEnvelope>>>,
+}
+
+impl CollectingSink {
+    /// The events received so far.
+    pub fn events(&self) -> Vec<SecurityEvent> {
+        self.envelopes().into_iter().map(|e| e.event).collect()
+    }
+
+    /// The events received so far, with their timestamps.
+    pub fn envelopes(&self) -> Vec<EventEnvelope> {
+        self.envelopes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+impl EventSink for CollectingSink {
+    fn publish(&self, envelope: &EventEnvelope) {
+        self.envelopes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(envelope.clone());
+    }
+}
+
+/// Forwards events into a bounded `tokio::sync::mpsc` channel, for a
+/// consumer task of the application's own. Never blocks: when the channel is
+/// full (or closed) the event is dropped and counted.
+///
+/// ```
+/// use agentsec_runtime::identity::RunId;
+/// use agentsec_runtime::trace::{ChannelSink, EventBus, SecurityEvent};
+/// let (sink, mut rx) = ChannelSink::new(16);
+/// let bus = EventBus::default().with(sink.clone());
+/// bus.publish(SecurityEvent::RunHalted { run_id: RunId::new(), agent: "a".into(), reason: "x".into() });
+/// assert_eq!(rx.try_recv().unwrap().event.kind(), "run_halted");
+/// assert_eq!(sink.dropped(), 0);
+/// ```
+#[derive(Clone)]
+pub struct ChannelSink {
+    sender: mpsc::Sender<EventEnvelope>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl ChannelSink {
+    /// A sink and the receiving end of its channel, which holds up to
+    /// `capacity` events (at least 1).
+    pub fn new(capacity: usize) -> (Self, mpsc::Receiver<EventEnvelope>) {
+        let (sender, receiver) = mpsc::channel(capacity.max(1));
+        let sink = Self {
+            sender,
+            dropped: Arc::new(AtomicU64::new(0)),
+        };
+        (sink, receiver)
+    }
+
+    /// Events dropped because the channel was full or its receiver gone.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+impl EventSink for ChannelSink {
+    fn publish(&self, envelope: &EventEnvelope) {
+        if self.sender.try_send(envelope.clone()).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// How many events a lagging [`EventBus::subscribe`] receiver may fall behind
+/// before it loses the oldest.
+pub const SUBSCRIBER_CAPACITY: usize = 1024;
+
+/// Fans events out to every registered sink, to in-process subscribers and
+/// to the log, after stamping them with the time.
+///
+/// ```
+/// use agentsec_runtime::identity::RunId;
+/// use agentsec_runtime::trace::{EventBus, SecurityEvent};
+/// let bus = EventBus::default();
+/// let mut events = bus.subscribe();
+/// bus.publish(SecurityEvent::RunHalted { run_id: RunId::new(), agent: "a".into(), reason: "x".into() });
+/// assert_eq!(events.try_recv().unwrap().event.kind(), "run_halted");
+/// ```
+#[derive(Clone)]
+pub struct EventBus {
+    sinks: Vec<Arc<dyn EventSink>>,
+    subscribers: broadcast::Sender<EventEnvelope>,
+    anomalies: Option<Arc<AnomalyRules>>,
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        Self {
+            sinks: Vec::new(),
+            subscribers: broadcast::channel(SUBSCRIBER_CAPACITY).0,
+            anomalies: None,
+        }
+    }
+}
+
+impl EventBus {
+    /// A bus with no sinks (events still go to the log and to subscribers).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a sink.
+    pub fn with(mut self, sink: impl EventSink) -> Self {
+        self.sinks.push(Arc::new(sink));
+        self
+    }
+
+    /// Adds a shared sink.
+    pub fn with_shared(mut self, sink: Arc<dyn EventSink>) -> Self {
+        self.sinks.push(sink);
+        self
+    }
+
+    /// Watches the stream with the built-in anomaly rules; every
+    /// [`SecurityEvent::Anomaly`] they raise is published on this bus like
+    /// any other event (to all sinks, subscribers and the log).
+    pub fn with_anomaly_detection(mut self, config: AnomalyConfig) -> Self {
+        self.anomalies = Some(Arc::new(AnomalyRules::new(config)));
+        self
+    }
+
+    /// A receiver of every event published from now on. A receiver that
+    /// falls more than [`SUBSCRIBER_CAPACITY`] events behind loses the oldest
+    /// (`RecvError::Lagged`); the publisher never waits for it.
+    pub fn subscribe(&self) -> broadcast::Receiver<EventEnvelope> {
+        self.subscribers.subscribe()
+    }
+
+    /// Stamps `event` with the current time and publishes it.
+    pub fn publish(&self, event: SecurityEvent) {
+        self.publish_envelope(&EventEnvelope::now(event));
+    }
+
+    /// Publishes an already stamped event to every sink and subscriber, logs
+    /// it at `WARN`, and runs the anomaly rules over it.
+    pub fn publish_envelope(&self, envelope: &EventEnvelope) {
+        self.dispatch(envelope);
+        if let Some(rules) = &self.anomalies {
+            for anomaly in rules.observe(envelope) {
+                self.dispatch(&anomaly);
+            }
+        }
+    }
+
+    fn dispatch(&self, envelope: &EventEnvelope) {
+        tracing::warn!(
+            target: "agentsec::security",
+            kind = envelope.event.kind(),
+            at = envelope.at.0,
+            event = ?envelope.event,
+            "security event"
+        );
+        for sink in &self.sinks {
+            sink.publish(envelope);
+        }
+        // No subscriber is not an error: the event still reached the sinks.
+        let _ = self.subscribers.send(envelope.clone());
+    }
+}
+
+impl EventSink for EventBus {
+    fn publish(&self, envelope: &EventEnvelope) {
+        self.publish_envelope(envelope);
+    }
+}
+
+impl std::fmt::Debug for EventBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventBus")
+            .field("sinks", &self.sinks.len())
+            .field("subscribers", &self.subscribers.receiver_count())
+            .field("anomaly_detection", &self.anomalies.is_some())
+            .finish()
+    }
+}
