@@ -100,8 +100,8 @@ fn print_table(runs: &[RunRecord], out: &mut dyn Write) -> Result<(), CliError> 
     }
     writeln!(
         out,
-        "{:<37} {:<14} {:<14} {:<20} {}",
-        "RUN", "AGENT", "USER", "STATUS", "UPDATED (unix ms)"
+        "{:<37} {:<14} {:<14} {:<20} UPDATED (unix ms)",
+        "RUN", "AGENT", "USER", "STATUS"
     )?;
     for run in runs {
         writeln!(
