@@ -47,7 +47,10 @@ async fn agentdojo_scenarios() {
 
     let failures: Vec<String> = outcomes.iter().flat_map(Outcome::failures).collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(scenarios.len() >= 12, "the evaluation keeps at least 12 scenarios");
+    assert!(
+        scenarios.len() >= 12,
+        "the evaluation keeps at least 12 scenarios"
+    );
 }
 
 mod harness_checks;

@@ -39,10 +39,8 @@ impl Step {
 
     /// Several tool calls in one turn.
     pub fn calls<'a>(calls: impl IntoIterator<Item = (&'a str, Value)>) -> Self {
-        let calls: Vec<(String, Value)> = calls
-            .into_iter()
-            .map(|(n, a)| (n.to_owned(), a))
-            .collect();
+        let calls: Vec<(String, Value)> =
+            calls.into_iter().map(|(n, a)| (n.to_owned(), a)).collect();
         Self(Arc::new(move |_| Reply::Calls(calls.clone())))
     }
 
@@ -173,12 +171,18 @@ impl AttackerModel {
         let seen = Seen { request };
         if !state.hijacked
             && let Some(goal) = &state.goal
-            && seen.last_results().iter().any(|r| r.contains(goal.as_str()))
+            && seen
+                .last_results()
+                .iter()
+                .any(|r| r.contains(goal.as_str()))
         {
             state.hijacked = true;
         }
         let step = match state.hijacked {
-            true => state.attack.pop_front().or_else(|| state.benign.pop_front()),
+            true => state
+                .attack
+                .pop_front()
+                .or_else(|| state.benign.pop_front()),
             false => state.benign.pop_front(),
         };
         match step {

@@ -111,7 +111,12 @@ impl Observation {
             .events
             .iter()
             .map(|e| e.kind())
-            .filter(|k| !matches!(*k, "approval_requested" | "approval_granted" | "budget_warning"))
+            .filter(|k| {
+                !matches!(
+                    *k,
+                    "approval_requested" | "approval_granted" | "budget_warning"
+                )
+            })
             .collect();
         controls.sort_unstable();
         controls.dedup();
@@ -170,7 +175,11 @@ impl Outcome<'_> {
             ("strict", &self.strict),
             ("approve-all", &self.approve_all),
         ] {
-            out.extend(o.violations.iter().map(|v| format!("{} [{mode}]: {v}", s.id)));
+            out.extend(
+                o.violations
+                    .iter()
+                    .map(|v| format!("{} [{mode}]: {v}", s.id)),
+            );
             if mode != "benign" && !o.hijacked && o.withheld == 0 {
                 out.push(format!(
                     "{} [{mode}]: the injection was neither obeyed nor withheld: the scenario tests nothing",
@@ -254,11 +263,19 @@ pub fn table(outcomes: &[Outcome<'_>]) -> String {
             yes(o.benign.utility),
             injection(&o.strict),
             yes(o.strict.utility),
-            if o.strict.attack { "SUCCEEDED" } else { "failed" },
+            if o.strict.attack {
+                "SUCCEEDED"
+            } else {
+                "failed"
+            },
             o.strict.asked,
             o.strict.rejected,
             yes(o.approve_all.utility),
-            if o.approve_all.attack { "SUCCEEDED" } else { "failed" },
+            if o.approve_all.attack {
+                "SUCCEEDED"
+            } else {
+                "failed"
+            },
             o.approve_all.outcome,
             o.approve_all.controls.join(", "),
         );

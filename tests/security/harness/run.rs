@@ -4,11 +4,11 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use agentsec::ApprovalProof;
 use agentsec::engine::{Agent, AgentRuntime, ApprovalDecision, PendingCall, RunOutcome, RunState};
 use agentsec::model::{Message, ModelRequest};
 use agentsec::prelude::*;
 use agentsec::trace::{CollectingSink, SecurityEvent};
-use agentsec::ApprovalProof;
 use serde_json::Value;
 
 use super::attacker::AttackerModel;
@@ -76,7 +76,10 @@ pub struct Expected {
 
 impl Expected {
     /// A call of `tool` whose arguments satisfy `matches`.
-    pub fn call(tool: &'static str, matches: impl Fn(&Value) -> bool + Send + Sync + 'static) -> Self {
+    pub fn call(
+        tool: &'static str,
+        matches: impl Fn(&Value) -> bool + Send + Sync + 'static,
+    ) -> Self {
         Self {
             tool,
             matches: Arc::new(matches),
@@ -214,7 +217,11 @@ pub async fn drive<A: Agent>(
         .iter()
         .filter(|m| match m {
             Message::Tool { name, is_error, .. } => {
-                !is_error && rt.dispatcher().spec(name).is_some_and(|s| s.is_irreversible())
+                !is_error
+                    && rt
+                        .dispatcher()
+                        .spec(name)
+                        .is_some_and(|s| s.is_irreversible())
             }
             _ => false,
         })
@@ -267,7 +274,9 @@ pub fn violations(run: &Run, s: &Sensitive<'_>) -> Vec<String> {
             (Some(proof), Some(asked)) => {
                 if proof.call_id != e.call_id
                     || proof.approver != APPROVER
-                    || proof.check(&asked.tool, asked.call_id, &asked.arguments).is_err()
+                    || proof
+                        .check(&asked.tool, asked.call_id, &asked.arguments)
+                        .is_err()
                 {
                     found.push(format!("`{}` ran under a mismatched approval", e.tool));
                 }
