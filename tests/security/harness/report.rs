@@ -89,6 +89,8 @@ pub struct Observation {
     pub asked: usize,
     /// Calls the approver rejected.
     pub rejected: usize,
+    /// What the approver was asked, in order: decision, tool, arguments.
+    pub approvals: Vec<String>,
     /// How the run ended.
     pub outcome: String,
     /// The kinds of security events the controls published (approval
@@ -128,6 +130,15 @@ impl Observation {
             withheld: run.count("input_blocked"),
             asked: run.asked.len(),
             rejected: run.asked.iter().filter(|a| !a.approved).count(),
+            approvals: run
+                .asked
+                .iter()
+                .map(|a| {
+                    let args: String = a.arguments.chars().take(90).collect();
+                    let verdict = if a.approved { "approved" } else { "rejected" };
+                    format!("{verdict} `{}` {args}", a.tool)
+                })
+                .collect(),
             outcome,
             violations: violations(run, sensitive),
         }
@@ -294,6 +305,12 @@ pub fn table(outcomes: &[Outcome<'_>]) -> String {
     for o in outcomes {
         if let Expect::KnownGap(gap) = o.scenario.expect {
             let _ = writeln!(t, "\nKNOWN GAP in {}: {gap}", o.scenario.id);
+        }
+    }
+    let _ = writeln!(t, "\nWhat the careful approver was asked (injected runs):");
+    for o in outcomes {
+        for line in &o.strict.approvals {
+            let _ = writeln!(t, "- {}: {line}", o.scenario.id);
         }
     }
     let _ = writeln!(t, "\nOrigins (AgentDojo v1, MIT):");
