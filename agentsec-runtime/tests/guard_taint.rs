@@ -47,7 +47,9 @@ fn one_leg_alone_needs_no_approval() {
     let mut untrusted_only = TaintTracker::new();
     untrusted_only.record_call(&FETCH);
     assert!(untrusted_only.requires_approval(&EMAIL).is_none());
-    assert!(untrusted_only.requires_approval(&NOTE).is_none());
+    // A write to the user's own notes is itself the private leg (see
+    // `a_write_to_the_users_own_data_after_untrusted_content_needs_approval`).
+    assert!(untrusted_only.requires_approval(&NOTE).is_some());
 
     let mut private_only = TaintTracker::new();
     private_only.record_call(&ORDERS);
@@ -107,4 +109,35 @@ fn state_survives_serialization() {
     let back: TaintTracker = serde_json::from_value(json).unwrap();
     assert_eq!(back, t);
     assert!(back.requires_approval(&EMAIL).is_some());
+}
+
+#[test]
+fn a_write_to_the_users_own_data_after_untrusted_content_needs_approval() {
+    use agentsec_runtime::tool::{Effect, EffectKind, Scope, ToolSpec};
+    const ADD_EVENT: ToolSpec = ToolSpec {
+        effects: &[Effect::new(EffectKind::Write, "calendar")],
+        scope: Some(Scope::User),
+        pure: false,
+        ..ToolSpec::new("add_calendar_event", "Add an event to the user's calendar.")
+    };
+    const WRITE_GLOBAL: ToolSpec = ToolSpec {
+        effects: &[Effect::new(EffectKind::Write, "stats")],
+        scope: Some(Scope::Global),
+        pure: false,
+        ..ToolSpec::new("bump_counter", "Count a page view.")
+    };
+    let mut taint = agentsec_runtime::guard::TaintTracker::new();
+    assert!(
+        taint.requires_approval(&ADD_EVENT).is_none(),
+        "no untrusted content yet"
+    );
+    taint.record_untrusted_input("fetch_page");
+    let reason = taint
+        .requires_approval(&ADD_EVENT)
+        .expect("the user's own data is the second leg");
+    assert!(reason.contains("add_calendar_event"), "{reason}");
+    assert!(
+        taint.requires_approval(&WRITE_GLOBAL).is_none(),
+        "a global write without private data is not"
+    );
 }

@@ -159,6 +159,48 @@ impl<A: Agent> AgentRuntime<A> {
         ))
     }
 
+    /// Why a call that does not declare egress still needs approval: the run
+    /// took in untrusted content and the call's arguments carry a link with
+    /// data to a host outside the allowlist (a fetch tool is a way out too:
+    /// whatever the model writes into the URL leaves with the request).
+    pub(super) fn tainted_link(
+        &self,
+        state: &RunState,
+        spec: &ToolSpec,
+        arguments: &str,
+    ) -> Option<String> {
+        if spec.has_egress() || !state.guard.taint.is_tainted() {
+            return None;
+        }
+        let hosts: Vec<String> = self
+            .output
+            .check(&with_schemes(arguments))
+            .findings
+            .into_iter()
+            .filter_map(|f| match f {
+                OutputFinding::ExfiltrationLink { host, .. } => {
+                    Some(host.unwrap_or_else(|| "an unparseable URL".into()))
+                }
+                _ => None,
+            })
+            .collect();
+        if hosts.is_empty() {
+            return None;
+        }
+        let reason = format!(
+            "this run has read untrusted content and `{}` would send data in a URL to {}; a person must approve it",
+            spec.name,
+            hosts.join(", ")
+        );
+        self.events.publish(SecurityEvent::TaintEscalation {
+            run_id: state.run_id,
+            agent: state.agent.clone(),
+            tool: spec.name.to_owned(),
+            reason: reason.clone(),
+        });
+        Some(reason)
+    }
+
     fn publish_findings(&self, state: &RunState, sink: &str, findings: &[OutputFinding]) {
         let mut names = Vec::new();
         for finding in findings {
@@ -192,4 +234,37 @@ impl<A: Agent> AgentRuntime<A> {
             });
         }
     }
+}
+
+/// The argument text with every string value that looks like a URL written
+/// without a scheme (`www.example.com/p?d=...`, as tools that "open a page"
+/// accept) also given one, so the link check sees it as a URL.
+fn with_schemes(arguments: &str) -> String {
+    fn strings<'v>(value: &'v serde_json::Value, out: &mut Vec<&'v str>) {
+        match value {
+            serde_json::Value::String(s) => out.push(s),
+            serde_json::Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+            serde_json::Value::Object(map) => map.values().for_each(|v| strings(v, out)),
+            _ => {}
+        }
+    }
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(arguments) else {
+        return arguments.to_owned();
+    };
+    let mut found = Vec::new();
+    strings(&value, &mut found);
+    let mut text = arguments.to_owned();
+    for s in found {
+        let s = s.trim();
+        let host = s.split(['/', '?', '#']).next().unwrap_or("");
+        if !s.contains("://")
+            && host.contains('.')
+            && !host.contains(char::is_whitespace)
+            && host.len() > 3
+        {
+            text.push_str(" https://");
+            text.push_str(s);
+        }
+    }
+    text
 }

@@ -250,6 +250,8 @@ impl<A: Agent> AgentRuntime<A> {
                 None => None,
             },
         };
+        let approval_reason =
+            approval_reason.or_else(|| self.tainted_link(state, spec, &call.arguments));
         if let Err(reason) = self.check_outgoing(state, spec, &call.arguments) {
             let message = tool_message(call, format!("refused: {reason}"), true);
             state.messages.push(message);

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::tool::ToolSpec;
+use crate::tool::{Scope, ToolSpec};
 
 /// What a run has been exposed to so far. Serializable: it is part of the
 /// run's checkpointed state, so a resumed run keeps its taint.
@@ -96,7 +96,13 @@ impl TaintTracker {
             return None;
         }
         let mut private: Vec<&str> = self.read_private.iter().map(String::as_str).collect();
-        if spec.reads_private_data() && !self.read_private.contains(spec.name) {
+        // A call that reads, or changes, the user's or tenant's own data
+        // touches a sensitive system itself: after untrusted content that is
+        // the second leg already (a planted "add this to my calendar").
+        let touches_private = spec.reads_private_data()
+            || (spec.changes_state()
+                && matches!(spec.scope, Some(Scope::User) | Some(Scope::Tenant)));
+        if touches_private && !self.read_private.contains(spec.name) {
             private.push(spec.name);
         }
         if private.is_empty() {
