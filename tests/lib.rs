@@ -19,3 +19,6 @@ pub mod models_and_budgets {}
 
 #[doc = include_str!("../book/src/protecting-data.md")]
 pub mod protecting_data {}
+
+#[doc = include_str!("../book/src/tracing.md")]
+pub mod tracing_and_audit {}
