@@ -29,7 +29,9 @@
 
 pub use agentsec_macros::{agent, irreversible, tool};
 pub use agentsec_runtime::{ExposeSecret, SecretBox, SecretString};
-pub use agentsec_runtime::{budget, engine, identity, model, permission, secrets, store, trace};
+pub use agentsec_runtime::{
+    budget, engine, hitl, identity, model, permission, secrets, store, trace,
+};
 
 pub use agentsec_runtime::tool::{
     ApprovalProof, ArgLimits, CallContext, Dispatcher, DynTool, Effect, EffectKind, Scope,

@@ -77,7 +77,6 @@ pub fn find_credentials(text: &str) -> Vec<CredentialMatch> {
 
 /// Like [`find_credentials`], over bytes that need not be UTF-8 (for example
 /// text after percent-decoding).
-
 pub fn find_credentials_in_bytes(bytes: &[u8]) -> Vec<CredentialMatch> {
     let mut found = Vec::new();
     let mut i = 0;
