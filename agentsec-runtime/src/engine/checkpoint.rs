@@ -114,6 +114,13 @@ pub trait Checkpoints: Send + Sync + 'static {
         outcome: &'a IntentOutcome,
     ) -> BoxFuture<'a, Result<(), CheckpointError>>;
 
+    /// The caller stops driving the run (it was submitted for a worker):
+    /// stores that lease runs to their writers give the lease up here.
+    fn hand_off(&self, run_id: RunId) -> BoxFuture<'_, Result<(), CheckpointError>> {
+        let _ = run_id;
+        Box::pin(async { Ok(()) })
+    }
+
     /// The intent of a call, if one was written.
     fn intent(
         &self,

@@ -206,6 +206,9 @@ impl StoreCheckpoints {
             // nothing, and `Approvals::pending` leaves them out. (Withdrawing
             // them here could withdraw the winner's: both may share a call.)
             if let Err(error) = self.store.update_run(&record).await {
+                // This writer's state is stale: it stops driving the run, so
+                // it must not keep the lease from the writer that is ahead.
+                let _ = self.store.release_lease(state.run_id, &self.owner).await;
                 return Err(match error {
                     StoreError::Conflict { actual, .. } => CheckpointError::Conflict {
                         run_id: state.run_id,
@@ -381,6 +384,15 @@ impl Checkpoints for StoreCheckpoints {
                 .await
                 .map(|_| ())
                 .map_err(store_error)
+        })
+    }
+
+    fn hand_off(&self, run_id: RunId) -> BoxFuture<'_, Result<(), CheckpointError>> {
+        Box::pin(async move {
+            match self.store.release_lease(run_id, &self.owner).await {
+                Ok(()) | Err(StoreError::LeaseLost { .. }) => Ok(()),
+                Err(other) => Err(store_error(other)),
+            }
         })
     }
 

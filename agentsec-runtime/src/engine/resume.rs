@@ -37,6 +37,7 @@ impl<A: Agent> AgentRuntime<A> {
     ) -> Result<RunState, EngineError> {
         let mut state = RunState::new(A::SPEC.name, A::SPEC.prompt_version, user, input.into());
         self.save(&mut state).await?;
+        self.checkpoints.hand_off(state.run_id).await?;
         Ok(state)
     }
 
