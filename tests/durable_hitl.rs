@@ -1,117 +1,20 @@
 //! Human approval over the durable stores: one approval per parallel call,
-//! listing per agent and user, approve / edit / reject / expire, signed and
-//! bound decisions (forged, replayed, re-keyed and altered ones refused),
-//! the approval policy (four eyes, roles, tenants), single-flight resume,
-//! reconciliation of a call in doubt, and budgets carried over exactly.
-//! Every test runs against SQLite and, with `DATABASE_URL`, PostgreSQL.
+//! listing per agent and user, approve / edit / reject / expire, the
+//! approval policy (four eyes, roles, tenants), single-flight resume, and
+//! budgets carried over exactly. (Tampering: `durable_tamper.rs`; calls in
+//! doubt: `durable_reconcile.rs`.) Every test runs against SQLite and, with
+//! `DATABASE_URL`, PostgreSQL.
 
 mod durable_support;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use agentsec::engine::{
-    AgentRuntime, CallIntent, Checkpoints, EngineError, LeaseGuard, PendingCall, Phase, Resolution,
-    RunOutcome, RunState, StoreCheckpoints,
-};
-use agentsec::hitl::{ApprovalPolicy, Approvals, DecisionSigner, HitlError};
-use agentsec::model::Message;
+use agentsec::engine::{LeaseGuard, RunOutcome, StoreCheckpoints};
+use agentsec::hitl::{ApprovalPolicy, Approvals, HitlError};
 use agentsec::prelude::*;
-use agentsec::store::{ApprovalDecision, ApprovalStatus, RunStatus, RunStore};
+use agentsec::store::{ApprovalStatus, RunStatus};
+use durable_support::fixture::*;
 use durable_support::*;
-use serde_json::json;
-
-struct Fixture {
-    backend: Backend,
-    store: Arc<dyn RunStore>,
-    checkpoints: StoreCheckpoints,
-    runtime: AgentRuntime<PaymentsAgent>,
-    approvals: Approvals,
-    effects: std::path::PathBuf,
-}
-
-impl Fixture {
-    async fn new(backend: Backend) -> Self {
-        Self::with(backend, |c| c).await
-    }
-
-    async fn with(
-        backend: Backend,
-        configure: impl FnOnce(StoreCheckpoints) -> StoreCheckpoints,
-    ) -> Self {
-        let store = backend.open().await;
-        let checkpoints = configure(StoreCheckpoints::new(store.clone()).with_owner("test"));
-        let effects = backend.effects();
-        let runtime = runtime(&checkpoints, &effects, PlanModel::payment_and_transfer()).await;
-        let approvals = Approvals::new(&checkpoints, signer());
-        Self {
-            backend,
-            store,
-            checkpoints,
-            runtime,
-            approvals,
-            effects,
-        }
-    }
-
-    /// Starts a run that pauses on a payment and a transfer.
-    async fn paused_run(&self) -> (RunId, Vec<PendingCall>) {
-        let report = self
-            .runtime
-            .start(alice(), "Pay acme, top up savings")
-            .await
-            .unwrap();
-        match report.outcome {
-            RunOutcome::AwaitingApproval { pending } => (report.run_id, pending),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    fn payments(&self) -> Vec<serde_json::Value> {
-        SideEffects::of(&self.effects, "send_payment")
-    }
-
-    fn transfers(&self) -> Vec<serde_json::Value> {
-        SideEffects::of(&self.effects, "book_transfer")
-    }
-
-    async fn status(&self, run_id: RunId) -> RunStatus {
-        self.store.get_run(run_id).await.unwrap().status
-    }
-
-    async fn done(self) {
-        self.backend.cleanup().await;
-    }
-}
-
-fn signer() -> DecisionSigner {
-    DecisionSigner::new(SIGNING_KEY.to_vec()).unwrap()
-}
-
-fn tool_result(state: &RunState, tool: &str) -> (String, bool) {
-    state
-        .messages
-        .iter()
-        .find_map(|m| match m {
-            Message::Tool {
-                name,
-                content,
-                is_error,
-                ..
-            } if name == tool => Some((content.clone(), *is_error)),
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("no result for {tool}"))
-}
-
-async fn approve_all(f: &Fixture, pending: &[PendingCall]) {
-    for call in pending {
-        f.approvals
-            .approve(call.call_id.as_uuid(), &bob())
-            .await
-            .unwrap();
-    }
-}
 
 async fn parallel_calls_get_one_approval_each_and_list_by_agent_and_user(backend: Backend) {
     let f = Fixture::new(backend).await;
@@ -355,84 +258,6 @@ async fn an_expired_request_is_its_own_outcome(backend: Backend) {
     f.done().await;
 }
 
-/// Decides an approval behind the service's back, as someone with write
-/// access to the database could.
-async fn forge(f: &Fixture, call: &PendingCall, signature: Option<String>, by: &str) {
-    let decision = ApprovalDecision {
-        approved: true,
-        decided_by: by.into(),
-        reason: None,
-        edited_args: None,
-        signature,
-    };
-    f.store
-        .decide_approval(call.call_id.as_uuid(), &decision)
-        .await
-        .unwrap();
-}
-
-async fn assert_refused_untouched(f: &Fixture, approvals: &Approvals, run_id: RunId) {
-    let version = f.store.get_run(run_id).await.unwrap().version;
-    assert!(matches!(
-        approvals.resume(&f.runtime, run_id).await,
-        Err(HitlError::BadSignature { .. })
-    ));
-    assert_eq!(
-        f.store.get_run(run_id).await.unwrap().version,
-        version,
-        "nothing applied"
-    );
-    assert_eq!(f.status(run_id).await, RunStatus::AwaitingApproval);
-    assert!(f.payments().is_empty() && f.transfers().is_empty());
-}
-
-async fn forged_replayed_rekeyed_and_altered_decisions_are_refused(backend: Backend) {
-    let f = Fixture::new(backend).await;
-
-    // A decision written without the key, or without any signature.
-    let (run, pending) = f.paused_run().await;
-    forge(
-        &f,
-        &pending[0],
-        Some(format!("hmac-sha256:v1:{}", "00".repeat(32))),
-        "mallory",
-    )
-    .await;
-    assert_refused_untouched(&f, &f.approvals, run).await;
-    let (run, pending) = f.paused_run().await;
-    forge(&f, &pending[0], None, "bob").await;
-    assert_refused_untouched(&f, &f.approvals, run).await;
-
-    // A genuine signature replayed onto another call.
-    let (run, pending) = f.paused_run().await;
-    let genuine = f
-        .approvals
-        .approve(pending[0].call_id.as_uuid(), &bob())
-        .await
-        .unwrap();
-    forge(&f, &pending[1], genuine.signature, "bob").await;
-    assert_refused_untouched(&f, &f.approvals, run).await;
-
-    // Decisions signed with another key.
-    let (run, pending) = f.paused_run().await;
-    let other = Approvals::new(&f.checkpoints, DecisionSigner::new(vec![9; 32]).unwrap());
-    for call in &pending {
-        other.approve(call.call_id.as_uuid(), &bob()).await.unwrap();
-    }
-    assert_refused_untouched(&f, &f.approvals, run).await;
-
-    // Genuine approvals, then the stored call's arguments altered.
-    let (run, pending) = f.paused_run().await;
-    approve_all(&f, &pending).await;
-    let mut record = f.store.get_run(run).await.unwrap();
-    let mut state: RunState = serde_json::from_value(record.state.clone()).unwrap();
-    state.pending[0].arguments = json!({"payee": "mallory", "amount_cents": 999_999}).to_string();
-    record.state = serde_json::to_value(&state).unwrap();
-    f.store.update_run(&record).await.unwrap();
-    assert_refused_untouched(&f, &f.approvals, run).await;
-    f.done().await;
-}
-
 async fn resume_is_single_flight(backend: Backend) {
     let f = Fixture::new(backend).await;
     let (run_id, pending) = f.paused_run().await;
@@ -452,119 +277,6 @@ async fn resume_is_single_flight(backend: Backend) {
     assert!(matches!(
         f.approvals.resume(&f.runtime, RunId::new()).await,
         Err(HitlError::UnknownRun(_))
-    ));
-    f.done().await;
-}
-
-/// Writes the calls' intents as a worker would have just before dying
-/// mid-call.
-async fn die_mid_call(f: &Fixture, run_id: RunId, pending: &[PendingCall]) {
-    for call in pending {
-        f.checkpoints
-            .begin_intent(&CallIntent {
-                run_id,
-                call_id: call.call_id,
-                tool: call.tool.clone(),
-                idempotency_key: call.call_id.to_string(),
-                approved: true,
-            })
-            .await
-            .unwrap();
-    }
-}
-
-async fn a_call_in_doubt_waits_for_reconciliation(backend: Backend) {
-    let f = Fixture::new(backend).await;
-    let (run_id, pending) = f.paused_run().await;
-    approve_all(&f, &pending).await;
-    die_mid_call(&f, run_id, &pending).await;
-
-    // The payment is not idempotent: it may have happened; the run stops.
-    let report = f.approvals.resume(&f.runtime, run_id).await.unwrap();
-    let payment = pending[0].call_id;
-    assert_eq!(
-        report.outcome,
-        RunOutcome::NeedsReconciliation {
-            call_id: payment,
-            tool: "send_payment".into()
-        }
-    );
-    assert_eq!(f.status(run_id).await, RunStatus::NeedsReconciliation);
-    assert!(f.payments().is_empty(), "not run again");
-    // Resuming again changes nothing until a person says what happened.
-    let again = f.approvals.resume(&f.runtime, run_id).await.unwrap();
-    assert!(matches!(
-        again.state.phase,
-        Phase::NeedsReconciliation { .. }
-    ));
-    assert!(matches!(
-        f.approvals
-            .reconcile(
-                &f.runtime,
-                run_id,
-                pending[1].call_id,
-                Resolution::NotExecuted,
-                &bob()
-            )
-            .await,
-        Err(HitlError::Engine(EngineError::NotReconciling { .. }))
-    ));
-
-    let done = f
-        .approvals
-        .reconcile(&f.runtime, run_id, payment, Resolution::NotExecuted, &bob())
-        .await
-        .unwrap();
-    assert_eq!(
-        done.outcome,
-        RunOutcome::Completed {
-            answer: "done".into()
-        }
-    );
-    let (text, is_error) = tool_result(&done.state, "send_payment");
-    assert!(is_error && text.contains("did not take effect"), "{text}");
-    assert!(f.payments().is_empty());
-    // The transfer is idempotent: retried with the key of its intent.
-    let transfers = f.transfers();
-    assert_eq!(transfers.len(), 1);
-    assert_eq!(transfers[0]["key"], pending[1].call_id.to_string());
-    f.done().await;
-}
-
-async fn a_reconciled_result_is_given_to_the_model(backend: Backend) {
-    let f = Fixture::new(backend).await;
-    let (run_id, pending) = f.paused_run().await;
-    approve_all(&f, &pending).await;
-    die_mid_call(&f, run_id, &pending[..1]).await;
-    f.approvals.resume(&f.runtime, run_id).await.unwrap();
-    let resolution = Resolution::Executed {
-        result: "paid 1200 to acme (by hand)".into(),
-    };
-    let done = f
-        .approvals
-        .reconcile(&f.runtime, run_id, pending[0].call_id, resolution, &bob())
-        .await
-        .unwrap();
-    assert_eq!(
-        tool_result(&done.state, "send_payment"),
-        ("paid 1200 to acme (by hand)".into(), false)
-    );
-    assert!(f.payments().is_empty(), "the engine did not pay again");
-    assert_eq!(f.transfers().len(), 1);
-    f.done().await;
-}
-
-async fn a_state_altered_to_act_for_another_user_is_refused(backend: Backend) {
-    let f = Fixture::new(backend).await;
-    let (run_id, _) = f.paused_run().await;
-    let mut record = f.store.get_run(run_id).await.unwrap();
-    let mut state: RunState = serde_json::from_value(record.state.clone()).unwrap();
-    state.user = UserIdentity::new("mallory").with_tenant("acme");
-    record.state = serde_json::to_value(&state).unwrap();
-    f.store.update_run(&record).await.unwrap();
-    assert!(matches!(
-        f.runtime.state(run_id).await,
-        Err(EngineError::Checkpoint(_))
     ));
     f.done().await;
 }
@@ -596,9 +308,5 @@ on_sqlite_and_postgres!(
     a_rejection_reaches_the_model_and_the_call_never_runs,
     edited_arguments_are_validated_bound_and_told,
     an_expired_request_is_its_own_outcome,
-    forged_replayed_rekeyed_and_altered_decisions_are_refused,
     resume_is_single_flight,
-    a_call_in_doubt_waits_for_reconciliation,
-    a_reconciled_result_is_given_to_the_model,
-    a_state_altered_to_act_for_another_user_is_refused,
 );

@@ -5,6 +5,8 @@
 //! in a new process gets the same answers), and the stores to run against.
 #![allow(dead_code)]
 
+pub mod fixture;
+
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
