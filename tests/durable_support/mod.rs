@@ -308,7 +308,7 @@ impl Backend {
             .expect("create schema");
         Some(Self {
             spec: format!("postgres:{name}"),
-            dir: None,
+            dir: Some(temp_dir("effects")),
             schema: Some((admin, name)),
         })
     }
@@ -321,7 +321,7 @@ impl Backend {
     pub fn effects(&self) -> PathBuf {
         match &self.dir {
             Some(dir) => dir.join("effects.jsonl"),
-            None => temp_dir("effects").join("effects.jsonl"),
+            None => std::env::temp_dir().join(format!("agentsec-effects-{}.jsonl", temp_suffix())),
         }
     }
 
