@@ -22,3 +22,6 @@ pub mod protecting_data {}
 
 #[doc = include_str!("../book/src/tracing.md")]
 pub mod tracing_and_audit {}
+
+#[doc = include_str!("../book/src/hitl.md")]
+pub mod human_approval_and_durable_runs {}

@@ -15,6 +15,8 @@
 //!   the per-run redactor, sealed inputs and output checks.
 //! - [`model`]: the model providers (OpenAI-compatible, Anthropic) and a
 //!   scripted model for tests.
+//! - [`engine`]: runs agents as durable state machines; [`hitl`]: people
+//!   approve, edit, reject and reconcile, and paused runs resume anywhere.
 //! - [`store`]: durable runs, steps, approvals, intents, usage, agent keys
 //!   and the hash-chained audit log (memory, SQLite, PostgreSQL).
 //! - [`engine`], [`budget`], [`trace`]: running agents as durable state
@@ -28,6 +30,7 @@
 pub mod budget;
 pub mod engine;
 pub mod guard;
+pub mod hitl;
 pub mod identity;
 pub mod model;
 pub mod permission;

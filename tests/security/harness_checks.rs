@@ -65,20 +65,20 @@ fn the_careful_approver_approves_each_expected_action_once_and_records_everythin
             reason: "irreversible".into(),
         },
     };
-    assert!(approver.decide(&pending("pay", "shop")).approved);
+    assert!(approver.decide(&pending("pay", "shop")).approves());
     assert!(
-        !approver.decide(&pending("pay", "shop")).approved,
+        !approver.decide(&pending("pay", "shop")).approves(),
         "approved once only"
     );
-    assert!(!approver.decide(&pending("pay", "mallory")).approved);
-    assert!(!approver.decide(&pending("refund", "shop")).approved);
+    assert!(!approver.decide(&pending("pay", "mallory")).approves());
+    assert!(!approver.decide(&pending("refund", "shop")).approves());
     let asked = approver.asked();
     assert_eq!(asked.len(), 4);
     assert_eq!(asked.iter().filter(|a| a.approved).count(), 1);
     assert!(
         Approver::approve_all()
             .decide(&pending("refund", "mallory"))
-            .approved
+            .approves()
     );
 }
 

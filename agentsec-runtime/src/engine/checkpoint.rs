@@ -1,8 +1,10 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use serde::{Deserialize, Serialize};
+
 use super::RunState;
-use crate::identity::RunId;
+use crate::identity::{CallId, RunId};
 use crate::tool::BoxFuture;
 
 /// Why a state could not be saved or loaded.
@@ -21,9 +23,65 @@ pub enum CheckpointError {
         /// The version this writer tried to save.
         attempted: u64,
     },
+    /// Another worker holds the run's lease: this one must stop driving it.
+    #[error("run {run_id} is leased by another worker")]
+    LeaseLost {
+        /// The run.
+        run_id: RunId,
+    },
     /// The backing store failed.
     #[error("checkpoint store failed: {0}")]
     Backend(String),
+}
+
+/// The intent to make an approved (or irreversible) call, written before
+/// the call runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallIntent {
+    /// The run.
+    pub run_id: RunId,
+    /// The call: one intent per call, ever.
+    pub call_id: CallId,
+    /// The tool.
+    pub tool: String,
+    /// The key the tool sees as `ctx.idempotency_key()`, the same on a retry.
+    pub idempotency_key: String,
+    /// Whether a person approved the call.
+    pub approved: bool,
+}
+
+/// What an intended call returned, written once after it returned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum IntentOutcome {
+    /// It ran; `content` is the result as the model saw it.
+    Executed {
+        /// The result text.
+        content: String,
+    },
+    /// It failed or was refused; it had no effect the engine knows of.
+    Failed {
+        /// The error as the model saw it.
+        error: String,
+    },
+}
+
+/// What writing an intent found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IntentBegin {
+    /// The intent is new: the call may run now.
+    Started,
+    /// An intent for this call was written before (an earlier attempt, or
+    /// another worker): the call must not simply run again.
+    Existing(RecordedIntent),
+}
+
+/// An intent found in the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedIntent {
+    /// The call's result, if one was written. `None` means the call may or
+    /// may not have happened.
+    pub outcome: Option<IntentOutcome>,
 }
 
 /// Where the engine saves every state before the next step starts.
@@ -39,12 +97,43 @@ pub trait Checkpoints: Send + Sync + 'static {
         &'a self,
         run_id: RunId,
     ) -> BoxFuture<'a, Result<Option<RunState>, CheckpointError>>;
+
+    /// Durably writes the intent to make a call, unless one exists for the
+    /// call already; then reports the existing one. Of several writers
+    /// racing for one call, exactly one gets [`IntentBegin::Started`].
+    fn begin_intent<'a>(
+        &'a self,
+        intent: &'a CallIntent,
+    ) -> BoxFuture<'a, Result<IntentBegin, CheckpointError>>;
+
+    /// Durably writes what the intended call returned.
+    fn finish_intent<'a>(
+        &'a self,
+        run_id: RunId,
+        call_id: CallId,
+        outcome: &'a IntentOutcome,
+    ) -> BoxFuture<'a, Result<(), CheckpointError>>;
+
+    /// The caller stops driving the run (it was submitted for a worker):
+    /// stores that lease runs to their writers give the lease up here.
+    fn hand_off(&self, run_id: RunId) -> BoxFuture<'_, Result<(), CheckpointError>> {
+        let _ = run_id;
+        Box::pin(async { Ok(()) })
+    }
+
+    /// The intent of a call, if one was written.
+    fn intent(
+        &self,
+        run_id: RunId,
+        call_id: CallId,
+    ) -> BoxFuture<'_, Result<Option<RecordedIntent>, CheckpointError>>;
 }
 
 /// Run states in memory.
 #[derive(Default)]
 pub struct MemoryCheckpoints {
     runs: Mutex<HashMap<RunId, RunState>>,
+    intents: Mutex<HashMap<(RunId, CallId), Option<IntentOutcome>>>,
 }
 
 impl MemoryCheckpoints {
@@ -84,5 +173,60 @@ impl Checkpoints for MemoryCheckpoints {
             .get(&run_id)
             .cloned();
         Box::pin(async move { Ok(state) })
+    }
+
+    fn begin_intent<'a>(
+        &'a self,
+        intent: &'a CallIntent,
+    ) -> BoxFuture<'a, Result<IntentBegin, CheckpointError>> {
+        let mut intents = self.intents.lock().unwrap_or_else(|p| p.into_inner());
+        let begin = match intents.get(&(intent.run_id, intent.call_id)) {
+            Some(outcome) => IntentBegin::Existing(RecordedIntent {
+                outcome: outcome.clone(),
+            }),
+            None => {
+                intents.insert((intent.run_id, intent.call_id), None);
+                IntentBegin::Started
+            }
+        };
+        Box::pin(async move { Ok(begin) })
+    }
+
+    fn finish_intent<'a>(
+        &'a self,
+        run_id: RunId,
+        call_id: CallId,
+        outcome: &'a IntentOutcome,
+    ) -> BoxFuture<'a, Result<(), CheckpointError>> {
+        let mut intents = self.intents.lock().unwrap_or_else(|p| p.into_inner());
+        let result = match intents.get_mut(&(run_id, call_id)) {
+            Some(slot @ None) => {
+                *slot = Some(outcome.clone());
+                Ok(())
+            }
+            Some(Some(_)) => Err(CheckpointError::Backend(format!(
+                "the intent of call {call_id} already has a result"
+            ))),
+            None => Err(CheckpointError::Backend(format!(
+                "no intent for call {call_id}"
+            ))),
+        };
+        Box::pin(async move { result })
+    }
+
+    fn intent(
+        &self,
+        run_id: RunId,
+        call_id: CallId,
+    ) -> BoxFuture<'_, Result<Option<RecordedIntent>, CheckpointError>> {
+        let found = self
+            .intents
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(run_id, call_id))
+            .map(|outcome| RecordedIntent {
+                outcome: outcome.clone(),
+            });
+        Box::pin(async move { Ok(found) })
     }
 }

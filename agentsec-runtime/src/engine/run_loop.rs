@@ -35,6 +35,7 @@ impl<A: Agent> AgentRuntime<A> {
                 Phase::AwaitingModel => self.model_turn(state).await,
                 Phase::ToolCallsProposed => self.next_call(state).await,
                 Phase::AwaitingApproval
+                | Phase::NeedsReconciliation { .. }
                 | Phase::Completed { .. }
                 | Phase::Halted { .. }
                 | Phase::Failed { .. } => {}

@@ -5,18 +5,15 @@ use std::sync::Arc;
 
 use tracing::Instrument;
 
-use super::{
-    Agent, ApprovalDecision, CallStatus, CheckpointError, Checkpoints, MemoryCheckpoints, Phase,
-    RunOutcome, RunState,
-};
+use super::{Agent, CheckpointError, Checkpoints, MemoryCheckpoints, RunOutcome, RunState};
 use crate::guard::{InputGuard, RuleGuard};
 use crate::identity::{RunId, UserIdentity};
 use crate::model::{ModelProvider, PriceTable};
 use crate::permission::{AgentPermissions, DefaultPolicy, GrantAuthority, Policy};
 use crate::secrets::output::HostAllowlist;
 use crate::secrets::{MemorySecretStore, OutputChecker, RedactingStore, Redactor, SecretStore};
-use crate::tool::{ApprovalProof, BuildError, Dispatcher, DispatcherBuilder};
-use crate::trace::{EventBus, SecurityEvent};
+use crate::tool::{BuildError, Dispatcher, DispatcherBuilder};
+use crate::trace::EventBus;
 
 /// Why the engine could not do what was asked. A run that fails (the model
 /// provider is down, a limit is hit) is *not* an error: it is a
@@ -58,6 +55,30 @@ pub enum EngineError {
         /// The run.
         run_id: RunId,
         /// The call.
+        call_id: crate::identity::CallId,
+    },
+    /// Edited arguments do not fit the tool's schema, or the policy refuses them.
+    #[error("the edited arguments of call {call_id} are refused: {error}")]
+    InvalidEdit {
+        /// The call.
+        call_id: crate::identity::CallId,
+        /// Why.
+        error: String,
+    },
+    /// The run is over: it cannot be continued.
+    #[error("run {run_id} is finished ({phase})")]
+    Finished {
+        /// The run.
+        run_id: RunId,
+        /// How it ended.
+        phase: &'static str,
+    },
+    /// The run does not wait for this call to be reconciled.
+    #[error("run {run_id} is not waiting for call {call_id} to be reconciled")]
+    NotReconciling {
+        /// The run.
+        run_id: RunId,
+        /// The call named.
         call_id: crate::identity::CallId,
     },
 }
@@ -313,77 +334,6 @@ impl<A: Agent> AgentRuntime<A> {
         Ok(state)
     }
 
-    /// Applies people's decisions to a run waiting for approval and, once
-    /// every waiting call is decided, continues it.
-    pub async fn resume(
-        &self,
-        run_id: RunId,
-        decisions: impl IntoIterator<Item = ApprovalDecision>,
-    ) -> Result<RunReport, EngineError> {
-        let mut state = self.state(run_id).await?;
-        if state.phase != Phase::AwaitingApproval {
-            return Err(EngineError::NotAwaitingApproval {
-                run_id,
-                phase: state.phase.name(),
-            });
-        }
-        for decision in decisions {
-            self.apply(&mut state, decision)?;
-        }
-        if state.awaiting_approval().next().is_none() {
-            state.phase = Phase::ToolCallsProposed;
-        }
-        self.save(&mut state).await?;
-        self.drive(state).await
-    }
-
-    fn apply(&self, state: &mut RunState, decision: ApprovalDecision) -> Result<(), EngineError> {
-        let run_id = state.run_id;
-        let call = state
-            .pending
-            .iter_mut()
-            .find(|c| {
-                c.call_id == decision.call_id
-                    && matches!(c.status, CallStatus::AwaitingApproval { .. })
-            })
-            .ok_or(EngineError::NotPending {
-                run_id,
-                call_id: decision.call_id,
-            })?;
-        let approver = decision.approver.id.clone();
-        if decision.approved {
-            call.status = CallStatus::Approved {
-                proof: ApprovalProof::new(&call.tool, call.call_id, &call.arguments, &approver),
-            };
-            self.events.publish(SecurityEvent::ApprovalGranted {
-                run_id,
-                call_id: call.call_id,
-                tool: call.tool.clone(),
-                approver,
-            });
-        } else {
-            let reason = decision.reason.unwrap_or_else(|| "no reason given".into());
-            call.status = CallStatus::Rejected {
-                approver: approver.clone(),
-                reason: reason.clone(),
-            };
-            self.events.publish(SecurityEvent::ApprovalRejected {
-                run_id,
-                call_id: call.call_id,
-                tool: call.tool.clone(),
-                approver: approver.clone(),
-                reason: reason.clone(),
-            });
-            let message = super::run_loop::tool_message(
-                call,
-                format!("a person ({approver}) rejected this call: {reason}"),
-                true,
-            );
-            state.messages.push(message);
-        }
-        Ok(())
-    }
-
     /// Saves the state as its next version.
     pub(super) async fn save(&self, state: &mut RunState) -> Result<(), EngineError> {
         state.version += 1;
@@ -391,7 +341,7 @@ impl<A: Agent> AgentRuntime<A> {
         Ok(())
     }
 
-    async fn drive(&self, mut state: RunState) -> Result<RunReport, EngineError> {
+    pub(super) async fn drive(&self, mut state: RunState) -> Result<RunReport, EngineError> {
         let span = tracing::info_span!(
             "agent.run",
             run_id = %state.run_id,
@@ -411,7 +361,15 @@ impl<A: Agent> AgentRuntime<A> {
                         state,
                     });
                 }
-                self.step(&mut state).await;
+                // An approved call's intent is committed before the step
+                // runs it, and its result right after (see `once.rs`).
+                match self.before_step(&mut state).await? {
+                    super::once::BeforeStep::Step(guard) => {
+                        self.step(&mut state).await;
+                        self.after_step(&mut state, guard).await?;
+                    }
+                    super::once::BeforeStep::Done => {}
+                }
                 self.save(&mut state).await?;
             }
         }

@@ -21,6 +21,15 @@ pub enum Phase {
     ToolCallsProposed,
     /// At least one call waits for a person.
     AwaitingApproval,
+    /// An approved call's intent was written but its result never was (the
+    /// process died mid-call) and the tool is not idempotent: whether it
+    /// happened is unknown, so a person must say before the run goes on.
+    NeedsReconciliation {
+        /// The call in doubt.
+        call_id: CallId,
+        /// Its tool.
+        tool: String,
+    },
     /// The model answered.
     Completed {
         /// The answer.
@@ -54,6 +63,7 @@ impl Phase {
             Phase::AwaitingModel => "awaiting_model",
             Phase::ToolCallsProposed => "tool_calls_proposed",
             Phase::AwaitingApproval => "awaiting_approval",
+            Phase::NeedsReconciliation { .. } => "needs_reconciliation",
             Phase::Completed { .. } => "completed",
             Phase::Halted { .. } => "halted",
             Phase::Failed { .. } => "failed",
@@ -109,6 +119,8 @@ pub enum CallStatus {
         /// Why.
         reason: String,
     },
+    /// Nobody decided before the approval's deadline; it did not run.
+    Expired,
     /// The policy denied it.
     Denied {
         /// Why.
@@ -180,6 +192,21 @@ pub struct RunState {
     pub guard: RunGuard,
     /// How many times the state was saved; stores use it to refuse stale writes.
     pub version: u64,
+    /// Calls whose arguments a person edited before approving them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edits: Vec<ArgumentEdit>,
+}
+
+/// A person changed a call's arguments before approving it. The call runs
+/// with the new arguments (the approval binds them) and the model is told.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ArgumentEdit {
+    /// The call.
+    pub call_id: CallId,
+    /// The arguments the model wrote.
+    pub original_arguments: String,
+    /// Who edited them.
+    pub edited_by: String,
 }
 
 /// What a run remembers for data protection, so a resumed run keeps it.
@@ -210,7 +237,16 @@ impl RunState {
                 taint: TaintTracker::new(),
             },
             version: 0,
+            edits: Vec::new(),
         }
+    }
+
+    /// The index of the call the engine decides or runs next: the first
+    /// call of the turn still proposed or approved.
+    pub fn next_open_call(&self) -> Option<usize> {
+        self.pending
+            .iter()
+            .position(|c| matches!(c.status, CallStatus::Proposed | CallStatus::Approved { .. }))
     }
 
     /// The calls waiting for a person.
@@ -233,6 +269,13 @@ pub enum RunOutcome {
     AwaitingApproval {
         /// The calls, each with what the approver needs to see.
         pending: Vec<PendingCall>,
+    },
+    /// A call may or may not have happened; a person must reconcile it.
+    NeedsReconciliation {
+        /// The call in doubt.
+        call_id: CallId,
+        /// Its tool.
+        tool: String,
     },
     /// A limit stopped the run.
     Halted {
@@ -262,32 +305,91 @@ impl RunOutcome {
             Phase::AwaitingApproval => Some(RunOutcome::AwaitingApproval {
                 pending: state.awaiting_approval().cloned().collect(),
             }),
+            Phase::NeedsReconciliation { call_id, tool } => Some(RunOutcome::NeedsReconciliation {
+                call_id: *call_id,
+                tool: tool.clone(),
+            }),
             _ => None,
         }
     }
 }
 
 /// A person's decision on one call waiting for approval.
+///
+/// ```
+/// use agentsec_runtime::engine::{ApprovalDecision, Verdict};
+/// use agentsec_runtime::identity::{CallId, UserIdentity};
+/// let call = CallId::new();
+/// let bob = UserIdentity::new("bob");
+/// assert_eq!(ApprovalDecision::approve(call, bob.clone()).verdict, Verdict::Approve);
+/// let edited = ApprovalDecision::approve_edited(call, bob, r#"{"amount_cents":500}"#);
+/// assert!(matches!(edited.verdict, Verdict::ApproveEdited { .. }));
+/// assert_eq!(ApprovalDecision::expired(call).verdict, Verdict::Expired);
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ApprovalDecision {
     /// The call decided.
     pub call_id: CallId,
-    /// Who decided.
+    /// Who decided (for an expiry: the system).
     pub approver: UserIdentity,
-    /// Approved or rejected.
-    pub approved: bool,
-    /// Why (shown to the model on a rejection).
-    pub reason: Option<String>,
+    /// What was decided.
+    pub verdict: Verdict,
 }
 
+/// What became of a request for approval.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Verdict {
+    /// Approved as the model wrote it.
+    Approve,
+    /// Approved with arguments the approver wrote; they are re-validated
+    /// against the tool's schema and the policy, and the approval binds them.
+    ApproveEdited {
+        /// The new argument text.
+        arguments: String,
+    },
+    /// Rejected; the reason is shown to the model.
+    Reject {
+        /// Why.
+        reason: String,
+    },
+    /// Nobody decided in time; the model is told the request expired.
+    Expired,
+}
+
+/// The identity recorded for decisions nobody made (expiry).
+pub const SYSTEM_APPROVER: &str = "agentsec:system";
+
 impl ApprovalDecision {
+    /// Whether the decision lets the call run (as written or edited).
+    pub fn approves(&self) -> bool {
+        matches!(
+            self.verdict,
+            Verdict::Approve | Verdict::ApproveEdited { .. }
+        )
+    }
+
     /// An approval by `approver`.
     pub fn approve(call_id: CallId, approver: UserIdentity) -> Self {
         Self {
             call_id,
             approver,
-            approved: true,
-            reason: None,
+            verdict: Verdict::Approve,
+        }
+    }
+
+    /// An approval by `approver` with edited `arguments`.
+    pub fn approve_edited(
+        call_id: CallId,
+        approver: UserIdentity,
+        arguments: impl Into<String>,
+    ) -> Self {
+        Self {
+            call_id,
+            approver,
+            verdict: Verdict::ApproveEdited {
+                arguments: arguments.into(),
+            },
         }
     }
 
@@ -296,8 +398,18 @@ impl ApprovalDecision {
         Self {
             call_id,
             approver,
-            approved: false,
-            reason: Some(reason.into()),
+            verdict: Verdict::Reject {
+                reason: reason.into(),
+            },
+        }
+    }
+
+    /// The request for `call_id` expired undecided.
+    pub fn expired(call_id: CallId) -> Self {
+        Self {
+            call_id,
+            approver: UserIdentity::new(SYSTEM_APPROVER),
+            verdict: Verdict::Expired,
         }
     }
 }

@@ -108,6 +108,9 @@ impl Observation {
             agentsec::engine::RunOutcome::Halted { reason } => format!("halted: {reason:?}"),
             agentsec::engine::RunOutcome::Failed { error } => format!("failed: {error}"),
             agentsec::engine::RunOutcome::AwaitingApproval { .. } => "awaiting approval".into(),
+            agentsec::engine::RunOutcome::NeedsReconciliation { .. } => {
+                "needs reconciliation".into()
+            }
         };
         let mut controls: Vec<&'static str> = run
             .events

@@ -1,0 +1,241 @@
+//! Continuing saved runs: applying people's decisions, reconciling a call
+//! in doubt, and driving a run a worker claimed.
+
+use serde_json::Value;
+
+use super::checkpoint::IntentOutcome;
+use super::run_loop::tool_message;
+use super::{
+    Agent, AgentRuntime, ApprovalDecision, ArgumentEdit, CallStatus, EngineError, Phase, RunReport,
+    RunState, Verdict,
+};
+use crate::identity::{CallId, RunId, UserIdentity};
+use crate::permission::{Decision, PolicyRequest};
+use crate::tool::ApprovalProof;
+use crate::trace::SecurityEvent;
+
+/// What a person found out about a call in doubt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Resolution {
+    /// The call did happen; `result` is what it returned (shown to the model).
+    Executed {
+        /// The result, as text.
+        result: String,
+    },
+    /// The call did not take effect. The model is told; it may propose the
+    /// call again, which then needs a new approval.
+    NotExecuted,
+}
+
+impl<A: Agent> AgentRuntime<A> {
+    /// Creates a run without driving it: a worker sharing the checkpoint
+    /// store picks it up (see `Worker`).
+    pub async fn submit(
+        &self,
+        user: UserIdentity,
+        input: impl Into<String>,
+    ) -> Result<RunState, EngineError> {
+        let mut state = RunState::new(A::SPEC.name, A::SPEC.prompt_version, user, input.into());
+        self.save(&mut state).await?;
+        self.checkpoints.hand_off(state.run_id).await?;
+        Ok(state)
+    }
+
+    /// Continues a saved run from where it is (after a crash, or when a
+    /// worker claimed it) until it completes, halts, fails or pauses. A run
+    /// that waits for people is returned as it is.
+    pub async fn continue_run(&self, run_id: RunId) -> Result<RunReport, EngineError> {
+        let state = self.state(run_id).await?;
+        if state.phase.is_finished() {
+            return Err(EngineError::Finished {
+                run_id,
+                phase: state.phase.name(),
+            });
+        }
+        if let Phase::NeedsReconciliation { call_id, .. } = state.phase {
+            return self.heal(state, call_id).await;
+        }
+        self.drive(state).await
+    }
+
+    /// Applies people's decisions to a run waiting for approval and, once
+    /// every waiting call is decided, continues it.
+    pub async fn resume(
+        &self,
+        run_id: RunId,
+        decisions: impl IntoIterator<Item = ApprovalDecision>,
+    ) -> Result<RunReport, EngineError> {
+        let mut state = self.state(run_id).await?;
+        if state.phase != Phase::AwaitingApproval {
+            return Err(EngineError::NotAwaitingApproval {
+                run_id,
+                phase: state.phase.name(),
+            });
+        }
+        for decision in decisions {
+            self.apply(&mut state, decision)?;
+        }
+        if state.awaiting_approval().next().is_none() {
+            state.phase = Phase::ToolCallsProposed;
+        }
+        self.save(&mut state).await?;
+        self.drive(state).await
+    }
+
+    /// Settles a call in doubt (the run is in
+    /// [`Phase::NeedsReconciliation`]) with what a person found out, and
+    /// continues the run. The resolution is written as the call's result,
+    /// so it holds for every worker.
+    pub async fn reconcile(
+        &self,
+        run_id: RunId,
+        call_id: CallId,
+        resolution: Resolution,
+        resolver: &UserIdentity,
+    ) -> Result<RunReport, EngineError> {
+        let state = self.state(run_id).await?;
+        if !matches!(state.phase, Phase::NeedsReconciliation { call_id: c, .. } if c == call_id) {
+            return Err(EngineError::NotReconciling { run_id, call_id });
+        }
+        let outcome = match resolution {
+            Resolution::Executed { result } => IntentOutcome::Executed { content: result },
+            Resolution::NotExecuted => IntentOutcome::Failed {
+                error: format!(
+                    "the call was interrupted and did not take effect (confirmed by {}); \
+                     propose it again if it is still needed",
+                    resolver.id
+                ),
+            },
+        };
+        // If another worker finished the call meanwhile, its result stands.
+        if self
+            .checkpoints
+            .intent(run_id, call_id)
+            .await?
+            .is_none_or(|i| i.outcome.is_none())
+        {
+            self.checkpoints
+                .finish_intent(run_id, call_id, &outcome)
+                .await?;
+        }
+        self.heal(state, call_id).await
+    }
+
+    /// Leaves reconciliation once the call's intent has a result.
+    async fn heal(&self, mut state: RunState, call_id: CallId) -> Result<RunReport, EngineError> {
+        let run_id = state.run_id;
+        let recorded = self.checkpoints.intent(run_id, call_id).await?;
+        let Some(outcome) = recorded.and_then(|r| r.outcome) else {
+            // Still in doubt: nothing to do until a person reconciles.
+            return self.drive(state).await;
+        };
+        let index = state
+            .pending
+            .iter()
+            .position(|c| c.call_id == call_id)
+            .ok_or(EngineError::NotReconciling { run_id, call_id })?;
+        self.apply_outcome(&mut state, index, &outcome);
+        state.phase = Phase::ToolCallsProposed;
+        self.save(&mut state).await?;
+        self.drive(state).await
+    }
+
+    fn apply(&self, state: &mut RunState, decision: ApprovalDecision) -> Result<(), EngineError> {
+        let run_id = state.run_id;
+        let index = state
+            .pending
+            .iter()
+            .position(|c| {
+                c.call_id == decision.call_id
+                    && matches!(c.status, CallStatus::AwaitingApproval { .. })
+            })
+            .ok_or(EngineError::NotPending {
+                run_id,
+                call_id: decision.call_id,
+            })?;
+        let approver = decision.approver.id.clone();
+        let (message, status) = match decision.verdict {
+            Verdict::Approve | Verdict::ApproveEdited { .. } => {
+                if let Verdict::ApproveEdited { arguments } = decision.verdict {
+                    self.check_edit(state, index, &arguments)?;
+                    let call = &mut state.pending[index];
+                    state.edits.push(ArgumentEdit {
+                        call_id: call.call_id,
+                        original_arguments: std::mem::replace(&mut call.arguments, arguments),
+                        edited_by: approver.clone(),
+                    });
+                }
+                let call = &state.pending[index];
+                self.events.publish(SecurityEvent::ApprovalGranted {
+                    run_id,
+                    call_id: call.call_id,
+                    tool: call.tool.clone(),
+                    approver: approver.clone(),
+                });
+                // The proof binds the arguments the call will run with.
+                let proof =
+                    ApprovalProof::new(&call.tool, call.call_id, &call.arguments, &approver);
+                (None, CallStatus::Approved { proof })
+            }
+            Verdict::Reject { reason } => {
+                let call = &state.pending[index];
+                self.events.publish(SecurityEvent::ApprovalRejected {
+                    run_id,
+                    call_id: call.call_id,
+                    tool: call.tool.clone(),
+                    approver: approver.clone(),
+                    reason: reason.clone(),
+                });
+                let text = format!("a person ({approver}) rejected this call: {reason}");
+                (
+                    Some(tool_message(call, text, true)),
+                    CallStatus::Rejected { approver, reason },
+                )
+            }
+            Verdict::Expired => {
+                let call = &state.pending[index];
+                let text = "the request for a person's approval of this call expired before \
+                            anyone decided; the call did not run"
+                    .to_owned();
+                (Some(tool_message(call, text, true)), CallStatus::Expired)
+            }
+        };
+        state.pending[index].status = status;
+        state.messages.extend(message);
+        Ok(())
+    }
+
+    /// Edited arguments must fit the tool's schema and pass the policy,
+    /// exactly like the model's.
+    fn check_edit(
+        &self,
+        state: &RunState,
+        index: usize,
+        arguments: &str,
+    ) -> Result<(), EngineError> {
+        let call = &state.pending[index];
+        let refuse = |error: String| EngineError::InvalidEdit {
+            call_id: call.call_id,
+            error,
+        };
+        self.dispatcher
+            .validate(&call.tool, arguments)
+            .map_err(|e| refuse(e.model_message()))?;
+        let spec = self
+            .dispatcher
+            .spec(&call.tool)
+            .ok_or_else(|| refuse(format!("unknown tool `{}`", call.tool)))?;
+        let parsed: Value = serde_json::from_str(arguments).map_err(|e| refuse(e.to_string()))?;
+        let decision = self.policy.decide(&PolicyRequest {
+            user: &state.user,
+            agent: A::SPEC.name,
+            agent_permissions: Some(&self.permissions),
+            tool: spec,
+            arguments: &parsed,
+        });
+        match decision {
+            Decision::Deny { reason } => Err(refuse(format!("denied by policy: {reason}"))),
+            _ => Ok(()),
+        }
+    }
+}
