@@ -11,6 +11,7 @@
 mod commands;
 mod error;
 mod output;
+mod secrets;
 mod store;
 
 use std::process::ExitCode;
@@ -37,19 +38,34 @@ enum Command {
     /// Verify the hash-chained audit log.
     #[command(subcommand)]
     Audit(commands::audit::AuditCommand),
+    /// List, approve or reject calls waiting for a person.
+    #[command(subcommand)]
+    Approvals(commands::approvals::ApprovalsCommand),
+    /// Issue, list, rotate or revoke agent invocation keys.
+    #[command(subcommand)]
+    Keys(commands::keys::KeysCommand),
+    /// Run the support-desk scenario end to end on a fresh SQLite file.
+    Demo(commands::demo::DemoArgs),
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut out = std::io::stdout();
-    let result = match cli.store.open().await {
-        Ok(store) => match cli.command {
-            Command::Runs(c) => commands::runs::run(c, &store, &mut out).await,
-            Command::Trace(a) => commands::trace::run(a, &store, &mut out).await,
-            Command::Audit(c) => commands::audit::run(c, &store, &mut out).await,
+    let result = match cli.command {
+        // The demo makes its own fresh SQLite file, whatever DATABASE_URL says.
+        Command::Demo(args) => commands::demo::run(args, &mut out).await,
+        command => match cli.store.open().await {
+            Ok(store) => match command {
+                Command::Runs(c) => commands::runs::run(c, &store, &mut out).await,
+                Command::Trace(a) => commands::trace::run(a, &store, &mut out).await,
+                Command::Audit(c) => commands::audit::run(c, &store, &mut out).await,
+                Command::Approvals(c) => commands::approvals::run(c, &store, &mut out).await,
+                Command::Keys(c) => commands::keys::run(c, &store, &mut out).await,
+                Command::Demo(_) => unreachable!("handled above"),
+            },
+            Err(e) => Err(e),
         },
-        Err(e) => Err(e),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -57,5 +73,15 @@ async fn main() -> ExitCode {
             eprintln!("error: {error}");
             ExitCode::from(error.exit_code())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
     }
 }

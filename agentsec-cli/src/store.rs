@@ -41,7 +41,7 @@ impl StoreArgs {
 }
 
 /// Opens (creating) the SQLite file at `path`.
-pub async fn open_sqlite(path: &PathBuf) -> Result<Arc<dyn RunStore>, CliError> {
+pub async fn open_sqlite(path: &std::path::Path) -> Result<Arc<dyn RunStore>, CliError> {
     let store = SqliteStore::open(path)
         .await
         .map_err(|e| CliError::Store(format!("{}: {e}", path.display())))?;

@@ -47,7 +47,72 @@ pub async fn run(
         (Some(first), Some(last)) => Some(last.at.0 - first.at.0),
         _ => None,
     };
-    render(&state, elapsed, Paint(colour()), out)
+    let paint = Paint(colour());
+    render(&state, elapsed, paint, out)?;
+    timeline(&steps, paint, out)
+}
+
+/// One line per saved transition: when, which phase, what each call of the
+/// turn was (with its approver), and the tokens spent so far.
+fn timeline(
+    steps: &[agentsec::store::StepRecord],
+    paint: Paint,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let Some(first) = steps.first() else {
+        return Ok(());
+    };
+    writeln!(out, "{}", paint.bold("timeline"))?;
+    for step in steps {
+        let data = &step.data;
+        let calls: Vec<String> = data
+            .get("calls")
+            .and_then(|c| c.as_array())
+            .map(|calls| {
+                calls
+                    .iter()
+                    .map(|c| {
+                        let tool = c.get("tool").and_then(|t| t.as_str()).unwrap_or("?");
+                        let status = c.get("status").map(|s| match s {
+                            serde_json::Value::String(s) => s.clone(),
+                            other => other
+                                .get("status")
+                                .and_then(|v| v.as_str())
+                                .unwrap_or("?")
+                                .to_owned(),
+                        });
+                        let approver = c
+                            .pointer("/status/proof/approver")
+                            .or_else(|| c.get("approver"))
+                            .and_then(|a| a.as_str())
+                            .map(|a| format!(" by {a}"))
+                            .unwrap_or_default();
+                        format!("{tool}={}{approver}", status.unwrap_or_default())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let tokens = |key: &str| {
+            data.pointer(&format!("/spend/{key}"))
+                .and_then(|v| v.as_u64())
+                .unwrap_or(0)
+        };
+        writeln!(
+            out,
+            "  +{:>5} ms  #{:<3} {:<22} tokens {}/{}{}",
+            step.at.0 - first.at.0,
+            step.seq,
+            step.kind,
+            tokens("input_tokens"),
+            tokens("output_tokens"),
+            if calls.is_empty() {
+                String::new()
+            } else {
+                format!("  {}", calls.join(", "))
+            }
+        )?;
+    }
+    Ok(())
 }
 
 fn short(text: &str, max: usize) -> String {
