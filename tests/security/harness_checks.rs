@@ -64,6 +64,8 @@ fn the_careful_approver_approves_each_expected_action_once_and_records_everythin
         status: CallStatus::AwaitingApproval {
             reason: "irreversible".into(),
         },
+        decision: None,
+        grant_jti: None,
     };
     assert!(approver.decide(&pending("pay", "shop")).approves());
     assert!(

@@ -151,6 +151,8 @@ impl<A: Agent> AgentRuntime<A> {
                 arguments: call.arguments,
                 step: 0,
                 status: CallStatus::Proposed,
+                decision: None,
+                grant_jti: None,
             })
             .collect();
         state.phase = Phase::ToolCallsProposed;
@@ -228,6 +230,7 @@ impl<A: Agent> AgentRuntime<A> {
                 });
                 let message = tool_message(call, format!("denied by policy: {reason}"), true);
                 state.messages.push(message);
+                state.pending[index].decision = Some(format!("denied by policy: {reason}"));
                 state.pending[index].status = CallStatus::Denied { reason };
                 return;
             }
@@ -256,6 +259,8 @@ impl<A: Agent> AgentRuntime<A> {
         if let Err(reason) = self.check_outgoing(state, spec, &call.arguments) {
             let message = tool_message(call, format!("refused: {reason}"), true);
             state.messages.push(message);
+            state.pending[index].decision =
+                Some(format!("refused by the outgoing check: {reason}"));
             state.pending[index].status = CallStatus::Denied { reason };
             return;
         }
@@ -269,9 +274,14 @@ impl<A: Agent> AgentRuntime<A> {
                     call_id: call.call_id,
                     reason: reason.clone(),
                 });
+                state.pending[index].decision =
+                    Some(format!("allowed by policy; approval required: {reason}"));
                 state.pending[index].status = CallStatus::AwaitingApproval { reason };
             }
-            None => self.execute(state, index, None).await,
+            None => {
+                state.pending[index].decision = Some("allowed by policy".into());
+                self.execute(state, index, None).await
+            }
         }
     }
 
@@ -286,6 +296,9 @@ impl<A: Agent> AgentRuntime<A> {
         });
         let message = tool_message(call, text.clone(), true);
         state.messages.push(message);
+        if state.pending[index].decision.is_none() {
+            state.pending[index].decision = Some(format!("refused before the policy: {text}"));
+        }
         state.pending[index].status = CallStatus::Failed { error: text };
     }
 
@@ -320,10 +333,21 @@ impl<A: Agent> AgentRuntime<A> {
             approval: proof,
             idempotency_key: Some(call.call_id.to_string()),
         };
-        let result = self
-            .dispatcher
-            .dispatch(&context, &call.tool, &call.arguments)
-            .await;
+        let result = match self.mint(&context, &call.tool) {
+            Some(grant) => {
+                state.pending[index].grant_jti = Some(grant.claims.jti.clone());
+                self.dispatcher
+                    .dispatch_with_grant(&context, &call.tool, &call.arguments, &grant.token)
+                    .await
+            }
+            // Unknown tool or a grant that cannot be minted: the dispatcher
+            // reports the typed error.
+            None => {
+                self.dispatcher
+                    .dispatch(&context, &call.tool, &call.arguments)
+                    .await
+            }
+        };
         if irreversible {
             self.events.publish(SecurityEvent::IrreversibleExecuted {
                 run_id: state.run_id,
@@ -365,6 +389,25 @@ impl<A: Agent> AgentRuntime<A> {
                 }
             }
         }
+    }
+}
+
+impl<A: Agent> AgentRuntime<A> {
+    /// Mints the call's scoped grant here rather than in the dispatcher, so
+    /// the run records the grant's id.
+    fn mint(&self, context: &CallContext, tool: &str) -> Option<crate::permission::Grant> {
+        let spec = self.dispatcher.spec(tool)?;
+        self.dispatcher
+            .grants()
+            .mint(&crate::permission::GrantRequest {
+                user: &context.user,
+                agent: &context.agent,
+                run: context.run_id,
+                call: context.call_id,
+                step: context.step,
+                spec,
+            })
+            .ok()
     }
 }
 

@@ -162,6 +162,13 @@ pub struct PendingCall {
     pub step: u32,
     /// What became of it.
     pub status: CallStatus,
+    /// What the policy (and the run's guards) decided, with the reason: the
+    /// record an investigation reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<String>,
+    /// The id (`jti`) of the scoped grant the call ran under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_jti: Option<String>,
 }
 
 /// One run of an agent: everything needed to continue it, in any process.

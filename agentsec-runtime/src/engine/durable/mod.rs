@@ -269,10 +269,21 @@ fn step_record(state: &RunState) -> serde_json::Value {
         .pending
         .iter()
         .map(|c| {
+            let approver = match &c.status {
+                CallStatus::Approved { proof } => Some(proof.approver.as_str()),
+                CallStatus::Rejected { approver, .. } => Some(approver.as_str()),
+                _ => None,
+            };
             json!({
                 "call_id": c.call_id,
+                "model_call_id": c.model_call_id,
+                "step": c.step,
                 "tool": c.tool,
+                "arguments": c.arguments,
                 "status": status_name(&c.status),
+                "decision": c.decision,
+                "approver": approver,
+                "grant_jti": c.grant_jti,
             })
         })
         .collect();
