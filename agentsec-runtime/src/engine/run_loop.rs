@@ -274,6 +274,17 @@ impl<A: Agent> AgentRuntime<A> {
                     call_id: call.call_id,
                     reason: reason.clone(),
                 });
+                // The wait itself may last hours and end in another process:
+                // the span marks where the run paused and why.
+                tracing::info_span!(
+                    "approval.wait",
+                    run_id = %state.run_id,
+                    call_id = %call.call_id,
+                    tool = %call.tool,
+                    gen_ai.tool.name = %call.tool,
+                    reason = %reason,
+                )
+                .in_scope(|| tracing::info!("the run waits for a person to approve the call"));
                 state.pending[index].decision =
                     Some(format!("allowed by policy; approval required: {reason}"));
                 state.pending[index].status = CallStatus::AwaitingApproval { reason };
