@@ -1,0 +1,613 @@
+//! Scoped grants: minted per tool call, verified at the point of execution.
+
+mod codec;
+mod replay;
+
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rand::RngCore;
+use serde::ser::SerializeSeq;
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::identity::{CallId, RunId, UserIdentity};
+use crate::tool::{Effect, Scope, ToolSpec};
+use codec::Hs256;
+use replay::UsedGrants;
+
+/// The longest a grant may live.
+pub const MAX_GRANT_TTL: Duration = Duration::from_secs(60);
+
+const ISSUER: &str = "agentsec";
+const AUDIENCE: &str = "agentsec:tool";
+const MIN_KEY_BYTES: usize = 32;
+
+/// The claims of a scoped grant: one tool call, for one user, in one run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantClaims {
+    /// Issuer, always `agentsec`.
+    pub iss: String,
+    /// Audience, always `agentsec:tool`.
+    pub aud: String,
+    /// The user the call acts for.
+    pub sub: String,
+    /// The user's tenant.
+    pub tenant: Option<String>,
+    /// The user's roles.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// The agent making the call.
+    pub agent: String,
+    /// The run.
+    pub run: RunId,
+    /// The call.
+    pub call: CallId,
+    /// The step of the run the call belongs to.
+    pub step: u32,
+    /// The tool granted.
+    pub tool: String,
+    /// The effects granted, as `kind:resource`.
+    pub effects: Vec<String>,
+    /// The scope granted.
+    pub scope: Option<Scope>,
+    /// Issued at (seconds since the Unix epoch).
+    pub iat: u64,
+    /// Expires at (seconds since the Unix epoch).
+    pub exp: u64,
+    /// The grant's unique id; a grant is accepted once.
+    pub jti: String,
+}
+
+/// A minted grant: the signed token and its claims.
+#[derive(Clone, Debug)]
+pub struct Grant {
+    /// The signed JWT.
+    pub token: String,
+    /// What it grants.
+    pub claims: GrantClaims,
+}
+
+/// What to mint a grant for.
+#[derive(Clone, Copy, Debug)]
+pub struct GrantRequest<'a> {
+    /// The user the call acts for.
+    pub user: &'a UserIdentity,
+    /// The agent making the call.
+    pub agent: &'a str,
+    /// The run.
+    pub run: RunId,
+    /// The call.
+    pub call: CallId,
+    /// The step.
+    pub step: u32,
+    /// The tool to call.
+    pub spec: &'a ToolSpec,
+}
+
+/// What a grant must cover for a call to run.
+#[derive(Clone, Copy, Debug)]
+pub struct GrantExpectation<'a> {
+    /// The tool about to run.
+    pub spec: &'a ToolSpec,
+    /// The run the call belongs to.
+    pub run: RunId,
+    /// The call.
+    pub call: CallId,
+}
+
+/// Why a grant was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum GrantError {
+    /// The call carried no grant.
+    #[error("the call carries no grant")]
+    Missing,
+    /// The grant has expired.
+    #[error("the grant has expired")]
+    Expired,
+    /// The signature does not verify with the runtime's key.
+    #[error("the grant's signature is invalid")]
+    InvalidSignature,
+    /// The token names another algorithm than HS256 (including `none`).
+    #[error("the grant uses an algorithm other than HS256")]
+    WrongAlgorithm,
+    /// The token is not a well-formed grant.
+    #[error("the grant is malformed: {0}")]
+    Malformed(String),
+    /// The grant names another issuer or audience.
+    #[error("the grant was not issued by agentsec for tool calls")]
+    WrongIssuer,
+    /// The grant is for another tool.
+    #[error("the grant is for tool `{granted}`, not `{called}`")]
+    WrongTool {
+        /// The tool the grant names.
+        granted: String,
+        /// The tool called.
+        called: String,
+    },
+    /// The grant is for another run.
+    #[error("the grant is for another run")]
+    WrongRun,
+    /// The grant is for another call.
+    #[error("the grant is for another call")]
+    WrongCall,
+    /// The grant lacks an effect the tool declares.
+    #[error("the grant does not cover effect `{0}`")]
+    EffectNotGranted(String),
+    /// The grant's scope differs from the tool's.
+    #[error("the grant's scope does not match the tool's")]
+    ScopeMismatch,
+    /// The grant lives longer than allowed.
+    #[error("the grant lives longer than 60 seconds")]
+    TooLong,
+    /// The grant was already used.
+    #[error("the grant was already used")]
+    Replayed,
+    /// The key or lifetime given to the authority is unacceptable.
+    #[error("invalid grant configuration: {0}")]
+    Config(String),
+}
+
+/// Mints and verifies scoped grants with one HS256 key.
+///
+/// ```
+/// use agentsec_runtime::identity::{CallId, RunId, UserIdentity};
+/// use agentsec_runtime::permission::{GrantAuthority, GrantExpectation, GrantRequest};
+/// use agentsec_runtime::tool::{Effect, EffectKind, Scope, ToolSpec};
+///
+/// const SPEC: ToolSpec = ToolSpec {
+///     effects: &[Effect::new(EffectKind::Read, "orders")],
+///     scope: Some(Scope::User),
+///     pure: false,
+///     ..ToolSpec::new("list_orders", "List orders.")
+/// };
+/// let authority = GrantAuthority::random();
+/// let user = UserIdentity::new("alice");
+/// let (run, call) = (RunId::new(), CallId::new());
+/// let grant = authority
+///     .mint(&GrantRequest { user: &user, agent: "support", run, call, step: 1, spec: &SPEC })
+///     .unwrap();
+/// let claims = authority
+///     .verify(&grant.token, &GrantExpectation { spec: &SPEC, run, call })
+///     .unwrap();
+/// assert_eq!(claims.sub, "alice");
+/// // A grant is accepted once.
+/// assert!(authority.verify(&grant.token, &GrantExpectation { spec: &SPEC, run, call }).is_err());
+/// ```
+pub struct GrantAuthority {
+    codec: Hs256,
+    ttl: Duration,
+    used: Mutex<UsedGrants>,
+}
+
+impl std::fmt::Debug for GrantAuthority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrantAuthority")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GrantAuthority {
+    /// An authority signing with `key`, which must be at least 32 bytes.
+    pub fn new(key: &[u8]) -> Result<Self, GrantError> {
+        if key.len() < MIN_KEY_BYTES {
+            return Err(GrantError::Config(format!(
+                "the grant key is {} bytes; it must be at least {MIN_KEY_BYTES}",
+                key.len()
+            )));
+        }
+        Ok(Self {
+            codec: Hs256::new(key)?,
+            ttl: Duration::from_secs(30),
+            used: Mutex::new(UsedGrants::default()),
+        })
+    }
+
+    /// An authority with a fresh random key, for one process.
+    pub fn random() -> Self {
+        let mut key = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut key);
+        Self::new(&key).expect("32 bytes is a valid key")
+    }
+
+    /// Sets how long minted grants live (at most [`MAX_GRANT_TTL`]; default 30 s).
+    pub fn with_ttl(mut self, ttl: Duration) -> Result<Self, GrantError> {
+        if ttl.is_zero() || ttl > MAX_GRANT_TTL {
+            return Err(GrantError::Config(format!(
+                "grant lifetime {ttl:?} is outside 1 s..=60 s"
+            )));
+        }
+        self.ttl = ttl;
+        Ok(self)
+    }
+
+    /// Mints a grant for exactly the call described by `request`.
+    pub fn mint(&self, request: &GrantRequest<'_>) -> Result<Grant, GrantError> {
+        let (now, jti) = (now_secs(), new_jti());
+        let view = ClaimsView::new(request, now, self.expiry(now), &jti);
+        let token = self.codec.sign(&view)?;
+        let claims = GrantClaims {
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            sub: request.user.id.clone(),
+            tenant: request.user.tenant.clone(),
+            roles: request.user.roles.clone(),
+            agent: request.agent.to_owned(),
+            run: request.run,
+            call: request.call,
+            step: request.step,
+            tool: request.spec.name.to_owned(),
+            effects: request.spec.effects.iter().map(|e| e.to_string()).collect(),
+            scope: request.spec.scope,
+            iat: view.iat,
+            exp: view.exp,
+            jti,
+        };
+        Ok(Grant { token, claims })
+    }
+
+    /// Mints the token of a grant for `request` without building its claims
+    /// as owned values: what the dispatcher does on every call. The token is
+    /// the one [`GrantAuthority::mint`] would sign.
+    pub(crate) fn mint_token(&self, request: &GrantRequest<'_>) -> Result<String, GrantError> {
+        let (now, jti) = (now_secs(), new_jti());
+        self.codec
+            .sign(&ClaimsView::new(request, now, self.expiry(now), &jti))
+    }
+
+    fn expiry(&self, now: u64) -> u64 {
+        now + self.ttl.as_secs().max(1)
+    }
+
+    /// Signs arbitrary claims. Tests use it to forge grants that are
+    /// correctly signed but wrong in one respect.
+    pub fn sign(&self, claims: GrantClaims) -> Result<Grant, GrantError> {
+        let token = self.codec.sign(&claims)?;
+        Ok(Grant { token, claims })
+    }
+
+    /// Verifies that `token` is a grant this authority minted, still valid,
+    /// never used before, and covering exactly the call in `expected`.
+    /// Marks the grant used.
+    ///
+    /// In order: the header must name HS256 ([`GrantError::WrongAlgorithm`]),
+    /// the signature must be this authority's; then the claims must parse,
+    /// `exp` must not have passed, an `nbf` must have, the issuer and
+    /// audience must be agentsec's tool grants, the lifetime at most
+    /// [`MAX_GRANT_TTL`], and the tool, run, call, effects and scope those of
+    /// `expected`; last, the grant's id must not have been used.
+    pub fn verify(
+        &self,
+        token: &str,
+        expected: &GrantExpectation<'_>,
+    ) -> Result<GrantClaims, GrantError> {
+        if token.is_empty() {
+            return Err(GrantError::Missing);
+        }
+        let payload = self.codec.verify(token)?;
+        let wire: WireClaims = serde_json::from_slice(&payload)
+            .map_err(|e| GrantError::Malformed(format!("the claims are not a grant: {e}")))?;
+        let now = now_secs();
+        if wire.exp < now {
+            return Err(GrantError::Expired);
+        }
+        if wire.nbf.is_some_and(|nbf| nbf > now) {
+            return Err(GrantError::Malformed("the grant is not yet valid".into()));
+        }
+        if wire.iss != ISSUER || wire.aud != AUDIENCE {
+            return Err(GrantError::WrongIssuer);
+        }
+        let claims = wire.into_claims();
+        if claims.exp.saturating_sub(claims.iat) > MAX_GRANT_TTL.as_secs() {
+            return Err(GrantError::TooLong);
+        }
+        let spec = expected.spec;
+        if claims.tool != spec.name {
+            return Err(GrantError::WrongTool {
+                granted: claims.tool,
+                called: spec.name.to_owned(),
+            });
+        }
+        if claims.run != expected.run {
+            return Err(GrantError::WrongRun);
+        }
+        if claims.call != expected.call {
+            return Err(GrantError::WrongCall);
+        }
+        for effect in spec.effects {
+            if !claims.effects.iter().any(|granted| names(granted, effect)) {
+                return Err(GrantError::EffectNotGranted(effect.to_string()));
+            }
+        }
+        if claims.scope != spec.scope {
+            return Err(GrantError::ScopeMismatch);
+        }
+        let admitted =
+            self.used
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .admit(&claims.jti, claims.exp, now);
+        if !admitted {
+            return Err(GrantError::Replayed);
+        }
+        Ok(claims)
+    }
+}
+
+/// Whether `granted` (`kind:resource`) is `effect`, without formatting it.
+fn names(granted: &str, effect: &Effect) -> bool {
+    granted.split_once(':') == Some((effect.kind.as_str(), effect.resource))
+}
+
+/// A fresh grant id: 128 random bits from the thread's CSPRNG, in hex.
+fn new_jti() -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let mut jti = String::with_capacity(32);
+    for byte in bytes {
+        jti.push(char::from(HEX[usize::from(byte >> 4)]));
+        jti.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    jti
+}
+
+/// The claims of a grant being minted, borrowed from the request: serializes
+/// exactly as [`GrantClaims`] does (same fields, same order).
+#[derive(Serialize)]
+struct ClaimsView<'a> {
+    iss: &'static str,
+    aud: &'static str,
+    sub: &'a str,
+    tenant: Option<&'a str>,
+    roles: &'a [String],
+    agent: &'a str,
+    run: RunId,
+    call: CallId,
+    step: u32,
+    tool: &'a str,
+    effects: EffectNames<'a>,
+    scope: Option<Scope>,
+    iat: u64,
+    exp: u64,
+    jti: &'a str,
+}
+
+impl<'a> ClaimsView<'a> {
+    fn new(request: &GrantRequest<'a>, iat: u64, exp: u64, jti: &'a str) -> Self {
+        Self {
+            iss: ISSUER,
+            aud: AUDIENCE,
+            sub: &request.user.id,
+            tenant: request.user.tenant.as_deref(),
+            roles: &request.user.roles,
+            agent: request.agent,
+            run: request.run,
+            call: request.call,
+            step: request.step,
+            tool: request.spec.name,
+            effects: EffectNames(request.spec.effects),
+            scope: request.spec.scope,
+            iat,
+            exp,
+            jti,
+        }
+    }
+}
+
+/// Effects serialized as `kind:resource` strings, written straight into the
+/// output instead of formatted into `String`s first.
+struct EffectNames<'a>(&'a [Effect]);
+
+impl Serialize for EffectNames<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for effect in self.0 {
+            seq.serialize_element(&format_args!("{effect}"))?;
+        }
+        seq.end()
+    }
+}
+
+/// The claims as they arrive: [`GrantClaims`] field for field, plus the
+/// registered claim `nbf`, which minted grants do not carry but which is
+/// honoured when a signed token has it. (Spelled out rather than
+/// `#[serde(flatten)]`, which buffers every value before decoding it.)
+#[derive(Deserialize)]
+struct WireClaims {
+    iss: String,
+    aud: String,
+    sub: String,
+    tenant: Option<String>,
+    #[serde(default)]
+    roles: Vec<String>,
+    agent: String,
+    run: RunId,
+    call: CallId,
+    step: u32,
+    tool: String,
+    effects: Vec<String>,
+    scope: Option<Scope>,
+    iat: u64,
+    exp: u64,
+    jti: String,
+    #[serde(default)]
+    nbf: Option<u64>,
+}
+
+impl WireClaims {
+    fn into_claims(self) -> GrantClaims {
+        GrantClaims {
+            iss: self.iss,
+            aud: self.aud,
+            sub: self.sub,
+            tenant: self.tenant,
+            roles: self.roles,
+            agent: self.agent,
+            run: self.run,
+            call: self.call,
+            step: self.step,
+            tool: self.tool,
+            effects: self.effects,
+            scope: self.scope,
+            iat: self.iat,
+            exp: self.exp,
+            jti: self.jti,
+        }
+    }
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tool::EffectKind;
+
+    const SPEC: ToolSpec = ToolSpec {
+        effects: &[
+            Effect::new(EffectKind::Read, "orders"),
+            Effect::new(EffectKind::Write, "payments"),
+        ],
+        scope: Some(Scope::Tenant),
+        pure: false,
+        ..ToolSpec::new("refund", "Refund.")
+    };
+
+    #[test]
+    fn a_minted_token_carries_the_same_claims_as_a_minted_grant() {
+        let authority = GrantAuthority::random();
+        let user = UserIdentity::new("alice")
+            .with_tenant("acme")
+            .with_roles(["support"]);
+        let (run, call) = (RunId::new(), CallId::new());
+        let request = GrantRequest {
+            user: &user,
+            agent: "support",
+            run,
+            call,
+            step: 3,
+            spec: &SPEC,
+        };
+        let grant = authority.mint(&request).unwrap();
+        let token = authority.mint_token(&request).unwrap();
+        let expected = GrantExpectation {
+            spec: &SPEC,
+            run,
+            call,
+        };
+        let from_grant = authority.verify(&grant.token, &expected).unwrap();
+        assert_eq!(from_grant, grant.claims);
+        let from_token = authority.verify(&token, &expected).unwrap();
+        assert_eq!(
+            from_token,
+            GrantClaims {
+                jti: from_token.jti.clone(),
+                iat: from_token.iat,
+                exp: from_token.exp,
+                ..grant.claims.clone()
+            }
+        );
+        assert_eq!(from_token.effects, ["read:orders", "write:payments"]);
+        assert_ne!(
+            from_token.jti, grant.claims.jti,
+            "every grant has its own id"
+        );
+        assert_eq!(from_token.jti.len(), 32);
+    }
+
+    #[test]
+    fn a_grant_missing_one_of_several_effects_is_refused() {
+        let authority = GrantAuthority::random();
+        let user = UserIdentity::new("alice").with_tenant("acme");
+        let (run, call) = (RunId::new(), CallId::new());
+        let mut claims = authority
+            .mint(&GrantRequest {
+                user: &user,
+                agent: "support",
+                run,
+                call,
+                step: 1,
+                spec: &SPEC,
+            })
+            .unwrap()
+            .claims;
+        // A prefix, a suffix or another separator does not name the effect.
+        for effects in [
+            vec!["read:orders", "write:payment"],
+            vec!["read:orders", "write:payments:x"],
+            vec!["read:orders", "write-payments"],
+            vec!["read:orders"],
+        ] {
+            claims.effects = effects.iter().map(|e| e.to_string()).collect();
+            claims.jti = new_jti();
+            let token = authority.sign(claims.clone()).unwrap().token;
+            let result = authority.verify(
+                &token,
+                &GrantExpectation {
+                    spec: &SPEC,
+                    run,
+                    call,
+                },
+            );
+            assert_eq!(
+                result,
+                Err(GrantError::EffectNotGranted("write:payments".into())),
+                "{effects:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn not_yet_valid_and_foreign_grants_are_refused() {
+        let authority = GrantAuthority::random();
+        let user = UserIdentity::new("alice");
+        let (run, call) = (RunId::new(), CallId::new());
+        let claims = authority
+            .mint(&GrantRequest {
+                user: &user,
+                agent: "support",
+                run,
+                call,
+                step: 1,
+                spec: &SPEC,
+            })
+            .unwrap()
+            .claims;
+        let expected = GrantExpectation {
+            spec: &SPEC,
+            run,
+            call,
+        };
+        let mut future = serde_json::to_value(&claims).unwrap();
+        future["nbf"] = (claims.iat + 10).into();
+        let token = authority.codec.sign(&future).unwrap();
+        assert_eq!(
+            authority.verify(&token, &expected),
+            Err(GrantError::Malformed("the grant is not yet valid".into()))
+        );
+        let foreign = authority
+            .sign(GrantClaims {
+                aud: "someone-else".into(),
+                ..claims.clone()
+            })
+            .unwrap();
+        assert_eq!(
+            authority.verify(&foreign.token, &expected),
+            Err(GrantError::WrongIssuer)
+        );
+        let mut no_jti = serde_json::to_value(&claims).unwrap();
+        no_jti.as_object_mut().unwrap().remove("jti");
+        let token = authority.codec.sign(&no_jti).unwrap();
+        assert!(matches!(
+            authority.verify(&token, &expected),
+            Err(GrantError::Malformed(_))
+        ));
+    }
+}
