@@ -27,6 +27,8 @@
 
 pub mod budget;
 pub mod engine;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod guard;
 pub mod identity;
 pub mod model;

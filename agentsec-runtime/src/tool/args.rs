@@ -52,13 +52,42 @@ pub fn decode_args<A: DeserializeOwned>(
     raw: &str,
     limits: ArgLimits,
 ) -> Result<A, ToolError> {
-    let invalid = |field: Option<String>, message: String| ToolError::InvalidArguments {
+    let text = within_limits(schema, raw, limits)?;
+    if let Some(args) = decode_well_formed(schema, text) {
+        return Ok(args);
+    }
+    // Something is wrong (or unusual: an escaped key, a `null` to drop):
+    // decode through a `Value` to say exactly what, naming the field.
+    decode_through_value(schema, text)
+}
+
+/// [`decode_args`] without its fast path: what it did before it had one.
+/// The fuzz targets check the two always agree.
+pub(crate) fn decode_args_slowly<A: DeserializeOwned>(
+    schema: &ToolSchema,
+    raw: &str,
+    limits: ArgLimits,
+) -> Result<A, ToolError> {
+    decode_through_value(schema, within_limits(schema, raw, limits)?)
+}
+
+fn invalid(schema: &ToolSchema, field: Option<String>, message: String) -> ToolError {
+    ToolError::InvalidArguments {
         tool: schema.name.to_owned(),
         field,
         message,
-    };
+    }
+}
+
+/// The text to decode: refused when over the limit, `{}` when blank.
+fn within_limits<'r>(
+    schema: &ToolSchema,
+    raw: &'r str,
+    limits: ArgLimits,
+) -> Result<&'r str, ToolError> {
     if raw.len() > limits.max_bytes {
         return Err(invalid(
+            schema,
             None,
             format!(
                 "the arguments are {} bytes, over the limit of {} bytes",
@@ -67,12 +96,17 @@ pub fn decode_args<A: DeserializeOwned>(
             ),
         ));
     }
-    let text = if raw.trim().is_empty() { "{}" } else { raw };
-    if let Some(args) = decode_well_formed(schema, text) {
-        return Ok(args);
-    }
-    // Something is wrong (or unusual: an escaped key, a `null` to drop):
-    // decode through a `Value` to say exactly what, naming the field.
+    Ok(if raw.trim().is_empty() { "{}" } else { raw })
+}
+
+/// The careful path: the text becomes a `Value`, checked key by key, with
+/// `null`s of optional properties dropped, then decoded with the path of
+/// any error recorded.
+fn decode_through_value<A: DeserializeOwned>(
+    schema: &ToolSchema,
+    text: &str,
+) -> Result<A, ToolError> {
+    let invalid = |field: Option<String>, message: String| invalid(schema, field, message);
     let value: Value = serde_json::from_str(text)
         .map_err(|e| invalid(None, format!("the arguments are not valid JSON: {e}")))?;
     let Value::Object(mut fields) = value else {

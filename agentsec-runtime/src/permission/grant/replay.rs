@@ -1,7 +1,7 @@
 //! The ids of grants already accepted, kept until the grants expire.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// Grant ids seen, and when each stops mattering.
 ///
@@ -10,10 +10,24 @@ use std::sync::Arc;
 /// the replay check and in buckets by expiry second, so forgetting expired
 /// ids touches only those ids: the bookkeeping costs the same with ten or a
 /// million live grants (a scan over all of them per call would not).
+///
+/// The ids the authority mints are 128 random bits in hex; they are kept as
+/// a `u128` (16 bytes, no allocation, hashed by folding: the bits are already
+/// uniform, and only a grant whose signature verified gets here, so nobody
+/// without the key can choose ids to collide). Any other id, which only
+/// [`GrantAuthority::sign`](super::GrantAuthority::sign) can produce, is
+/// kept as a string in a separate set with the standard hasher.
 #[derive(Debug, Default)]
 pub(super) struct UsedGrants {
-    ids: HashSet<Arc<str>>,
-    by_expiry: BTreeMap<u64, Vec<Arc<str>>>,
+    minted: HashSet<u128, BuildHasherDefault<FoldHasher>>,
+    other: HashSet<Box<str>>,
+    by_expiry: BTreeMap<u64, Vec<GrantId>>,
+}
+
+#[derive(Debug)]
+enum GrantId {
+    Minted(u128),
+    Other(Box<str>),
 }
 
 impl UsedGrants {
@@ -21,10 +35,20 @@ impl UsedGrants {
     /// used before.
     pub(super) fn admit(&mut self, jti: &str, exp: u64, now: u64) -> bool {
         self.forget_expired(now);
-        let id: Arc<str> = Arc::from(jti);
-        if !self.ids.insert(id.clone()) {
-            return false;
-        }
+        let id = match parse_minted(jti) {
+            Some(bits) => {
+                if !self.minted.insert(bits) {
+                    return false;
+                }
+                GrantId::Minted(bits)
+            }
+            None => {
+                if !self.other.insert(jti.into()) {
+                    return false;
+                }
+                GrantId::Other(jti.into())
+            }
+        };
         self.by_expiry.entry(exp).or_default().push(id);
         true
     }
@@ -32,7 +56,7 @@ impl UsedGrants {
     /// How many ids are remembered.
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {
-        self.ids.len()
+        self.minted.len() + self.other.len()
     }
 
     /// Drops the ids of grants that expired before `now`.
@@ -42,9 +66,51 @@ impl UsedGrants {
                 break;
             }
             for id in bucket.remove() {
-                self.ids.remove(&id);
+                match id {
+                    GrantId::Minted(bits) => self.minted.remove(&bits),
+                    GrantId::Other(text) => self.other.remove(&text),
+                };
             }
         }
+    }
+}
+
+/// The bits of an id in the minted form: exactly 32 lowercase hex digits.
+/// (Uppercase is another id, so it is kept as text, never folded into this one.)
+fn parse_minted(jti: &str) -> Option<u128> {
+    if jti.len() != 32 {
+        return None;
+    }
+    jti.bytes().try_fold(0u128, |bits, byte| {
+        let nibble = match byte {
+            b'0'..=b'9' => byte - b'0',
+            b'a'..=b'f' => byte - b'a' + 10,
+            _ => return None,
+        };
+        Some(bits << 4 | u128::from(nibble))
+    })
+}
+
+/// Folds a `u128` of random bits into 64: enough for a hash table, and free.
+#[derive(Default)]
+struct FoldHasher(u64);
+
+impl Hasher for FoldHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u128`s are hashed here; a generic fallback all the same.
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0 ^ u64::from_le_bytes(word)).rotate_left(29);
+        }
+    }
+
+    fn write_u128(&mut self, value: u128) {
+        self.0 ^= (value as u64) ^ ((value >> 64) as u64);
     }
 }
 
@@ -68,10 +134,28 @@ mod tests {
     }
 
     #[test]
+    fn minted_and_other_ids_are_told_apart() {
+        let mut used = UsedGrants::default();
+        let minted = "0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            parse_minted(minted),
+            Some(0x0123456789abcdef0123456789abcdef)
+        );
+        assert!(used.admit(minted, 100, 1));
+        assert!(!used.admit(minted, 100, 2));
+        // The same digits in uppercase, or one digit short, are other ids.
+        assert!(used.admit(&minted.to_uppercase(), 100, 2));
+        assert!(!used.admit(&minted.to_uppercase(), 100, 3));
+        assert!(used.admit(&minted[1..], 100, 3));
+        assert!(used.admit("0123456789abcdef0123456789abcdeg", 100, 3));
+        assert_eq!(used.len(), 4);
+    }
+
+    #[test]
     fn expired_ids_are_forgotten_without_scanning_live_ones() {
         let mut used = UsedGrants::default();
-        for i in 0..1_000 {
-            assert!(used.admit(&format!("live{i}"), 1_000, 10));
+        for i in 0..1_000u128 {
+            assert!(used.admit(&format!("{i:032x}"), 1_000, 10));
         }
         for i in 0..1_000 {
             assert!(used.admit(&format!("old{i}"), 20, 10));
