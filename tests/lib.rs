@@ -10,3 +10,6 @@ pub mod declaring_tools {}
 
 #[doc = include_str!("../book/src/agents.md")]
 pub mod defining_an_agent {}
+
+#[doc = include_str!("../book/src/performance.md")]
+pub mod performance {}

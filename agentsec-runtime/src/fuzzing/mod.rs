@@ -22,8 +22,11 @@ pub use signing::{
     GRANT_KEY, SESSION_AUDIENCE, SESSION_ISSUER, SESSION_SECRET, hs256_token, token_from,
 };
 
+/// A fuzz target: takes any bytes, panics only on a bug.
+pub type Target = fn(&[u8]);
+
 /// Every target, by the name of its cargo-fuzz binary and corpus directory.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("model_response_openai", model_response_openai),
     ("model_response_anthropic", model_response_anthropic),
     ("tool_arguments", tool_arguments),

@@ -1,17 +1,20 @@
 //! Scoped grants: minted per tool call, verified at the point of execution.
 
+mod claims;
 mod codec;
 mod replay;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand::RngCore;
-use serde::ser::SerializeSeq;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use crate::identity::{CallId, RunId, UserIdentity};
-use crate::tool::{Effect, Scope, ToolSpec};
+use crate::tool::{Scope, ToolSpec};
+use claims::{ClaimsView, WireClaims, names, new_jti};
 use codec::Hs256;
 use replay::UsedGrants;
 
@@ -335,279 +338,9 @@ impl GrantAuthority {
     }
 }
 
-/// Whether `granted` (`kind:resource`) is `effect`, without formatting it.
-fn names(granted: &str, effect: &Effect) -> bool {
-    granted.split_once(':') == Some((effect.kind.as_str(), effect.resource))
-}
-
-/// A fresh grant id: 128 random bits from the thread's CSPRNG, in hex.
-fn new_jti() -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut bytes = [0u8; 16];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    let mut jti = String::with_capacity(32);
-    for byte in bytes {
-        jti.push(char::from(HEX[usize::from(byte >> 4)]));
-        jti.push(char::from(HEX[usize::from(byte & 0x0f)]));
-    }
-    jti
-}
-
-/// The claims of a grant being minted, borrowed from the request: serializes
-/// exactly as [`GrantClaims`] does (same fields, same order).
-#[derive(Serialize)]
-struct ClaimsView<'a> {
-    iss: &'static str,
-    aud: &'static str,
-    sub: &'a str,
-    tenant: Option<&'a str>,
-    roles: &'a [String],
-    agent: &'a str,
-    run: RunId,
-    call: CallId,
-    step: u32,
-    tool: &'a str,
-    effects: EffectNames<'a>,
-    scope: Option<Scope>,
-    iat: u64,
-    exp: u64,
-    jti: &'a str,
-}
-
-impl<'a> ClaimsView<'a> {
-    fn new(request: &GrantRequest<'a>, iat: u64, exp: u64, jti: &'a str) -> Self {
-        Self {
-            iss: ISSUER,
-            aud: AUDIENCE,
-            sub: &request.user.id,
-            tenant: request.user.tenant.as_deref(),
-            roles: &request.user.roles,
-            agent: request.agent,
-            run: request.run,
-            call: request.call,
-            step: request.step,
-            tool: request.spec.name,
-            effects: EffectNames(request.spec.effects),
-            scope: request.spec.scope,
-            iat,
-            exp,
-            jti,
-        }
-    }
-}
-
-/// Effects serialized as `kind:resource` strings, written straight into the
-/// output instead of formatted into `String`s first.
-struct EffectNames<'a>(&'a [Effect]);
-
-impl Serialize for EffectNames<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
-        for effect in self.0 {
-            seq.serialize_element(&format_args!("{effect}"))?;
-        }
-        seq.end()
-    }
-}
-
-/// The claims as they arrive: [`GrantClaims`] field for field, plus the
-/// registered claim `nbf`, which minted grants do not carry but which is
-/// honoured when a signed token has it. (Spelled out rather than
-/// `#[serde(flatten)]`, which buffers every value before decoding it.)
-#[derive(Deserialize)]
-struct WireClaims {
-    iss: String,
-    aud: String,
-    sub: String,
-    tenant: Option<String>,
-    #[serde(default)]
-    roles: Vec<String>,
-    agent: String,
-    run: RunId,
-    call: CallId,
-    step: u32,
-    tool: String,
-    effects: Vec<String>,
-    scope: Option<Scope>,
-    iat: u64,
-    exp: u64,
-    jti: String,
-    #[serde(default)]
-    nbf: Option<u64>,
-}
-
-impl WireClaims {
-    fn into_claims(self) -> GrantClaims {
-        GrantClaims {
-            iss: self.iss,
-            aud: self.aud,
-            sub: self.sub,
-            tenant: self.tenant,
-            roles: self.roles,
-            agent: self.agent,
-            run: self.run,
-            call: self.call,
-            step: self.step,
-            tool: self.tool,
-            effects: self.effects,
-            scope: self.scope,
-            iat: self.iat,
-            exp: self.exp,
-            jti: self.jti,
-        }
-    }
-}
-
 fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::tool::EffectKind;
-
-    const SPEC: ToolSpec = ToolSpec {
-        effects: &[
-            Effect::new(EffectKind::Read, "orders"),
-            Effect::new(EffectKind::Write, "payments"),
-        ],
-        scope: Some(Scope::Tenant),
-        pure: false,
-        ..ToolSpec::new("refund", "Refund.")
-    };
-
-    #[test]
-    fn a_minted_token_carries_the_same_claims_as_a_minted_grant() {
-        let authority = GrantAuthority::random();
-        let user = UserIdentity::new("alice")
-            .with_tenant("acme")
-            .with_roles(["support"]);
-        let (run, call) = (RunId::new(), CallId::new());
-        let request = GrantRequest {
-            user: &user,
-            agent: "support",
-            run,
-            call,
-            step: 3,
-            spec: &SPEC,
-        };
-        let grant = authority.mint(&request).unwrap();
-        let token = authority.mint_token(&request).unwrap();
-        let expected = GrantExpectation {
-            spec: &SPEC,
-            run,
-            call,
-        };
-        let from_grant = authority.verify(&grant.token, &expected).unwrap();
-        assert_eq!(from_grant, grant.claims);
-        let from_token = authority.verify(&token, &expected).unwrap();
-        assert_eq!(
-            from_token,
-            GrantClaims {
-                jti: from_token.jti.clone(),
-                iat: from_token.iat,
-                exp: from_token.exp,
-                ..grant.claims.clone()
-            }
-        );
-        assert_eq!(from_token.effects, ["read:orders", "write:payments"]);
-        assert_ne!(
-            from_token.jti, grant.claims.jti,
-            "every grant has its own id"
-        );
-        assert_eq!(from_token.jti.len(), 32);
-    }
-
-    #[test]
-    fn a_grant_missing_one_of_several_effects_is_refused() {
-        let authority = GrantAuthority::random();
-        let user = UserIdentity::new("alice").with_tenant("acme");
-        let (run, call) = (RunId::new(), CallId::new());
-        let mut claims = authority
-            .mint(&GrantRequest {
-                user: &user,
-                agent: "support",
-                run,
-                call,
-                step: 1,
-                spec: &SPEC,
-            })
-            .unwrap()
-            .claims;
-        // A prefix, a suffix or another separator does not name the effect.
-        for effects in [
-            vec!["read:orders", "write:payment"],
-            vec!["read:orders", "write:payments:x"],
-            vec!["read:orders", "write-payments"],
-            vec!["read:orders"],
-        ] {
-            claims.effects = effects.iter().map(|e| e.to_string()).collect();
-            claims.jti = new_jti();
-            let token = authority.sign(claims.clone()).unwrap().token;
-            let result = authority.verify(
-                &token,
-                &GrantExpectation {
-                    spec: &SPEC,
-                    run,
-                    call,
-                },
-            );
-            assert_eq!(
-                result,
-                Err(GrantError::EffectNotGranted("write:payments".into())),
-                "{effects:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn not_yet_valid_and_foreign_grants_are_refused() {
-        let authority = GrantAuthority::random();
-        let user = UserIdentity::new("alice");
-        let (run, call) = (RunId::new(), CallId::new());
-        let claims = authority
-            .mint(&GrantRequest {
-                user: &user,
-                agent: "support",
-                run,
-                call,
-                step: 1,
-                spec: &SPEC,
-            })
-            .unwrap()
-            .claims;
-        let expected = GrantExpectation {
-            spec: &SPEC,
-            run,
-            call,
-        };
-        let mut future = serde_json::to_value(&claims).unwrap();
-        future["nbf"] = (claims.iat + 10).into();
-        let token = authority.codec.sign(&future).unwrap();
-        assert_eq!(
-            authority.verify(&token, &expected),
-            Err(GrantError::Malformed("the grant is not yet valid".into()))
-        );
-        let foreign = authority
-            .sign(GrantClaims {
-                aud: "someone-else".into(),
-                ..claims.clone()
-            })
-            .unwrap();
-        assert_eq!(
-            authority.verify(&foreign.token, &expected),
-            Err(GrantError::WrongIssuer)
-        );
-        let mut no_jti = serde_json::to_value(&claims).unwrap();
-        no_jti.as_object_mut().unwrap().remove("jti");
-        let token = authority.codec.sign(&no_jti).unwrap();
-        assert!(matches!(
-            authority.verify(&token, &expected),
-            Err(GrantError::Malformed(_))
-        ));
-    }
 }
