@@ -31,3 +31,6 @@ pub mod operating {}
 
 #[doc = include_str!("../book/src/checklist.md")]
 pub mod checklist {}
+
+#[doc = include_str!("../book/src/performance.md")]
+pub mod performance {}

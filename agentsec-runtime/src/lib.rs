@@ -29,6 +29,8 @@
 
 pub mod budget;
 pub mod engine;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod guard;
 pub mod hitl;
 pub mod identity;

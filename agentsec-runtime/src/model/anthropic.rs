@@ -75,6 +75,39 @@ impl AnthropicClient {
         let model = self.http.model_for(request.model.as_deref())?;
         Ok(request_body(&model, request, self.default_max_tokens))
     }
+
+    /// Decodes a Messages API response body as [`ModelProvider::complete`]
+    /// does: text blocks joined, `tool_use` blocks as tool calls (their input
+    /// serialized as the arguments text), usage (cached prompt tokens
+    /// included) and stop reason; the configured model names the response
+    /// when the body does not. A body that is not a message is
+    /// [`ModelError::Malformed`]: the body is untrusted, and no body makes
+    /// this panic (it is a fuzz target).
+    ///
+    /// ```
+    /// use agentsec_runtime::model::{AnthropicClient, ModelError, StopReason};
+    /// let client = AnthropicClient::builder()
+    ///     .base_url("http://127.0.0.1:8000")
+    ///     .model("claude-test")
+    ///     .build()
+    ///     .unwrap();
+    /// let body = br#"{"content": [{"type": "text", "text": "Adding."},
+    ///     {"type": "tool_use", "id": "t1", "name": "add", "input": {"a": 1}}],
+    ///     "stop_reason": "tool_use", "usage": {"input_tokens": 9, "output_tokens": 4}}"#;
+    /// let response = client.parse_response(body).unwrap();
+    /// assert_eq!(response.stop, StopReason::ToolUse);
+    /// assert_eq!(response.content.as_deref(), Some("Adding."));
+    /// assert_eq!(response.tool_calls[0].arguments, r#"{"a":1}"#);
+    /// assert!(matches!(client.parse_response(b"[]"), Err(ModelError::Malformed { .. })));
+    /// ```
+    pub fn parse_response(&self, body: &[u8]) -> Result<ModelResponse, ModelError> {
+        parse_response(body, self.http.model.as_deref().unwrap_or_default()).map_err(|message| {
+            ModelError::Malformed {
+                provider: self.http.name.clone(),
+                message,
+            }
+        })
+    }
 }
 
 impl AnthropicClientBuilder {

@@ -76,6 +76,38 @@ impl OpenAiClient {
         let model = self.http.model_for(request.model.as_deref())?;
         Ok(request_body(&model, request, &self.max_tokens_field))
     }
+
+    /// Decodes a chat-completions response body as [`ModelProvider::complete`]
+    /// does: text (or refusal), tool calls with their arguments kept as the
+    /// raw text the model wrote, usage and stop reason; the configured model
+    /// names the response when the body does not. A body that is not a chat
+    /// completion is [`ModelError::Malformed`]: the body is untrusted, and no
+    /// body makes this panic (it is a fuzz target).
+    ///
+    /// ```
+    /// use agentsec_runtime::model::{ModelError, OpenAiClient, StopReason};
+    /// let client = OpenAiClient::builder()
+    ///     .base_url("http://127.0.0.1:8000/v1")
+    ///     .model("local")
+    ///     .build()
+    ///     .unwrap();
+    /// let body = br#"{"choices": [{"message": {"content": null, "tool_calls": [
+    ///     {"id": "c1", "type": "function", "function": {"name": "add", "arguments": "{\"a\":1}"}}]},
+    ///     "finish_reason": "tool_calls"}], "usage": {"prompt_tokens": 9, "completion_tokens": 4}}"#;
+    /// let response = client.parse_response(body).unwrap();
+    /// assert_eq!(response.stop, StopReason::ToolUse);
+    /// assert_eq!(response.tool_calls[0].arguments, r#"{"a":1}"#);
+    /// assert_eq!(response.model, "local");
+    /// assert!(matches!(client.parse_response(b"{}"), Err(ModelError::Malformed { .. })));
+    /// ```
+    pub fn parse_response(&self, body: &[u8]) -> Result<ModelResponse, ModelError> {
+        parse_response(body, self.http.model.as_deref().unwrap_or_default()).map_err(|message| {
+            ModelError::Malformed {
+                provider: self.http.name.clone(),
+                message,
+            }
+        })
+    }
 }
 
 impl OpenAiClientBuilder {

@@ -326,7 +326,7 @@ impl Dispatcher {
         let registered = self.lookup(name)?;
         let grant = self
             .grants
-            .mint(&GrantRequest {
+            .mint_token(&GrantRequest {
                 user: &call.user,
                 agent: &call.agent,
                 run: call.run_id,
@@ -338,7 +338,7 @@ impl Dispatcher {
                 tool: name.to_owned(),
                 source,
             })?;
-        self.run(registered, call, raw_args, grant.token).await
+        self.run(registered, call, raw_args, grant).await
     }
 
     /// Runs the call under a grant obtained elsewhere (another worker, or a

@@ -121,7 +121,7 @@ impl ToolSchema {
     /// Whether the root of the schema is an object with named properties, the
     /// only shape model providers accept for tool arguments.
     pub fn is_object(&self) -> bool {
-        self.parameters.get("type") == Some(&Value::String("object".into()))
+        self.parameters.get("type").and_then(Value::as_str) == Some("object")
     }
 }
 

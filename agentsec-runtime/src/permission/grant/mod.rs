@@ -1,14 +1,22 @@
-use std::collections::HashMap;
+//! Scoped grants: minted per tool call, verified at the point of execution.
+
+mod claims;
+mod codec;
+mod replay;
+#[cfg(test)]
+mod tests;
+
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::identity::{CallId, RunId, UserIdentity};
 use crate::tool::{Scope, ToolSpec};
+use claims::{ClaimsView, WireClaims, names, new_jti};
+use codec::Hs256;
+use replay::UsedGrants;
 
 /// The longest a grant may live.
 pub const MAX_GRANT_TTL: Duration = Duration::from_secs(60);
@@ -170,11 +178,9 @@ pub enum GrantError {
 /// assert!(authority.verify(&grant.token, &GrantExpectation { spec: &SPEC, run, call }).is_err());
 /// ```
 pub struct GrantAuthority {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    codec: Hs256,
     ttl: Duration,
-    validation: Validation,
-    used: Mutex<HashMap<String, u64>>,
+    used: Mutex<UsedGrants>,
 }
 
 impl std::fmt::Debug for GrantAuthority {
@@ -194,19 +200,10 @@ impl GrantAuthority {
                 key.len()
             )));
         }
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[ISSUER]);
-        validation.set_audience(&[AUDIENCE]);
-        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub", "jti"]);
-        validation.leeway = 0;
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
         Ok(Self {
-            encoding: EncodingKey::from_secret(key),
-            decoding: DecodingKey::from_secret(key),
+            codec: Hs256::new(key)?,
             ttl: Duration::from_secs(30),
-            validation,
-            used: Mutex::new(HashMap::new()),
+            used: Mutex::new(UsedGrants::default()),
         })
     }
 
@@ -230,7 +227,9 @@ impl GrantAuthority {
 
     /// Mints a grant for exactly the call described by `request`.
     pub fn mint(&self, request: &GrantRequest<'_>) -> Result<Grant, GrantError> {
-        let now = now_secs();
+        let (now, jti) = (now_secs(), new_jti());
+        let view = ClaimsView::new(request, now, self.expiry(now), &jti);
+        let token = self.codec.sign(&view)?;
         let claims = GrantClaims {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
@@ -244,24 +243,43 @@ impl GrantAuthority {
             tool: request.spec.name.to_owned(),
             effects: request.spec.effects.iter().map(|e| e.to_string()).collect(),
             scope: request.spec.scope,
-            iat: now,
-            exp: now + self.ttl.as_secs().max(1),
-            jti: uuid::Uuid::new_v4().simple().to_string(),
+            iat: view.iat,
+            exp: view.exp,
+            jti,
         };
-        self.sign(claims)
+        Ok(Grant { token, claims })
+    }
+
+    /// Mints the token of a grant for `request` without building its claims
+    /// as owned values: what the dispatcher does on every call. The token is
+    /// the one [`GrantAuthority::mint`] would sign.
+    pub(crate) fn mint_token(&self, request: &GrantRequest<'_>) -> Result<String, GrantError> {
+        let (now, jti) = (now_secs(), new_jti());
+        self.codec
+            .sign(&ClaimsView::new(request, now, self.expiry(now), &jti))
+    }
+
+    fn expiry(&self, now: u64) -> u64 {
+        now + self.ttl.as_secs().max(1)
     }
 
     /// Signs arbitrary claims. Tests use it to forge grants that are
     /// correctly signed but wrong in one respect.
     pub fn sign(&self, claims: GrantClaims) -> Result<Grant, GrantError> {
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|e| GrantError::Config(e.to_string()))?;
+        let token = self.codec.sign(&claims)?;
         Ok(Grant { token, claims })
     }
 
     /// Verifies that `token` is a grant this authority minted, still valid,
     /// never used before, and covering exactly the call in `expected`.
     /// Marks the grant used.
+    ///
+    /// In order: the header must name HS256 ([`GrantError::WrongAlgorithm`]),
+    /// the signature must be this authority's; then the claims must parse,
+    /// `exp` must not have passed, an `nbf` must have, the issuer and
+    /// audience must be agentsec's tool grants, the lifetime at most
+    /// [`MAX_GRANT_TTL`], and the tool, run, call, effects and scope those of
+    /// `expected`; last, the grant's id must not have been used.
     pub fn verify(
         &self,
         token: &str,
@@ -270,16 +288,20 @@ impl GrantAuthority {
         if token.is_empty() {
             return Err(GrantError::Missing);
         }
-        // Read the header first so `alg: none` (which the decoder only
-        // reports as bad JSON) and other algorithms get their own error.
-        let header =
-            crate::identity::session::header::peek_header(token).map_err(GrantError::Malformed)?;
-        if header.alg != "HS256" {
-            return Err(GrantError::WrongAlgorithm);
+        let payload = self.codec.verify(token)?;
+        let wire: WireClaims = serde_json::from_slice(&payload)
+            .map_err(|e| GrantError::Malformed(format!("the claims are not a grant: {e}")))?;
+        let now = now_secs();
+        if wire.exp < now {
+            return Err(GrantError::Expired);
         }
-        let claims = jsonwebtoken::decode::<GrantClaims>(token, &self.decoding, &self.validation)
-            .map_err(|e| map_jwt_error(e.kind()))?
-            .claims;
+        if wire.nbf.is_some_and(|nbf| nbf > now) {
+            return Err(GrantError::Malformed("the grant is not yet valid".into()));
+        }
+        if wire.iss != ISSUER || wire.aud != AUDIENCE {
+            return Err(GrantError::WrongIssuer);
+        }
+        let claims = wire.into_claims();
         if claims.exp.saturating_sub(claims.iat) > MAX_GRANT_TTL.as_secs() {
             return Err(GrantError::TooLong);
         }
@@ -297,41 +319,22 @@ impl GrantAuthority {
             return Err(GrantError::WrongCall);
         }
         for effect in spec.effects {
-            let effect = effect.to_string();
-            if !claims.effects.contains(&effect) {
-                return Err(GrantError::EffectNotGranted(effect));
+            if !claims.effects.iter().any(|granted| names(granted, effect)) {
+                return Err(GrantError::EffectNotGranted(effect.to_string()));
             }
         }
         if claims.scope != spec.scope {
             return Err(GrantError::ScopeMismatch);
         }
-        self.mark_used(&claims)?;
-        Ok(claims)
-    }
-
-    fn mark_used(&self, claims: &GrantClaims) -> Result<(), GrantError> {
-        let now = now_secs();
-        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
-        // Expired grants are refused by their `exp`, so their ids can go.
-        used.retain(|_, exp| *exp >= now);
-        if used.insert(claims.jti.clone(), claims.exp).is_some() {
+        let admitted =
+            self.used
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .admit(&claims.jti, claims.exp, now);
+        if !admitted {
             return Err(GrantError::Replayed);
         }
-        Ok(())
-    }
-}
-
-fn map_jwt_error(kind: &ErrorKind) -> GrantError {
-    match kind {
-        ErrorKind::ExpiredSignature => GrantError::Expired,
-        ErrorKind::InvalidSignature => GrantError::InvalidSignature,
-        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => GrantError::WrongAlgorithm,
-        ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience => GrantError::WrongIssuer,
-        ErrorKind::ImmatureSignature => GrantError::Malformed("the grant is not yet valid".into()),
-        ErrorKind::MissingRequiredClaim(claim) => {
-            GrantError::Malformed(format!("the grant lacks the `{claim}` claim"))
-        }
-        other => GrantError::Malformed(format!("{other:?}")),
+        Ok(claims)
     }
 }
 
