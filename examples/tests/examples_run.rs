@@ -37,3 +37,46 @@ async fn tool_calls_refuses_all_but_the_good_call_and_the_approved_refund() {
     assert!(text.contains("field `user_id`: unknown field"), "{text}");
     assert!(text.contains("did you mean `list_orders`?"));
 }
+
+#[tokio::test]
+async fn the_research_assistant_withholds_the_injection_and_never_sends_the_email() {
+    use examples::research_assistant::{ATTACKER, run};
+    let mut out = Vec::new();
+    let report = run(&mut out).await.unwrap();
+    assert!(matches!(report.done.outcome, RunOutcome::Completed { .. }));
+    assert!(
+        report.mailbox.sent().is_empty(),
+        "the rejected email was sent"
+    );
+    let kinds: Vec<_> = report.events.iter().map(SecurityEvent::kind).collect();
+    assert!(kinds.contains(&"input_blocked"), "{kinds:?}");
+    assert!(kinds.contains(&"approval_requested"), "{kinds:?}");
+    assert!(kinds.contains(&"approval_rejected"), "{kinds:?}");
+    assert!(!kinds.contains(&"irreversible_executed"), "{kinds:?}");
+    // The planted instruction never reached the model; the refused host did not either.
+    let requests = report.model.requests();
+    let sent =
+        serde_json::to_string(&requests.iter().map(|r| &r.messages).collect::<Vec<_>>()).unwrap();
+    assert!(!sent.contains("IGNORE ALL PREVIOUS INSTRUCTIONS"), "{sent}");
+    assert!(
+        sent.contains("untrusted-data"),
+        "page text is spotlighted: {sent}"
+    );
+    assert!(
+        sent.contains("futures are lazy"),
+        "the clean page is delivered"
+    );
+    assert!(
+        sent.contains("host `evil.example` is not on the allowlist"),
+        "{sent}"
+    );
+    assert!(!sent.contains("never served"));
+    let reason = report.rule_of_two.expect("the rule of two holds the email");
+    assert!(
+        reason.contains("fetch_page") && reason.contains("read_notes"),
+        "{reason}"
+    );
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains(&format!("\"to\":\"{ATTACKER}\"")) && text.contains("needs approval"));
+    assert!(text.contains("emails sent: []"));
+}
