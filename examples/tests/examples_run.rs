@@ -80,3 +80,48 @@ async fn the_research_assistant_withholds_the_injection_and_never_sends_the_emai
     assert!(text.contains(&format!("\"to\":\"{ATTACKER}\"")) && text.contains("needs approval"));
     assert!(text.contains("emails sent: []"));
 }
+
+#[tokio::test]
+async fn the_database_agent_sees_only_the_users_rows_through_row_level_security() {
+    let mut out = Vec::new();
+    let report = examples::database_agent::run(&mut out).await.unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let Some(report) = report else {
+        assert!(std::env::var("DATABASE_URL").is_err());
+        assert_eq!(text.trim(), examples::database_agent::SKIPPED);
+        println!("{text}");
+        return;
+    };
+    assert_eq!(report.total_rows, 4, "the table holds everybody's orders");
+    let users: Vec<&str> = report.seen.iter().map(|(u, _)| u.as_str()).collect();
+    assert_eq!(users, ["alice", "bob"]);
+    for (user, rows) in &report.seen {
+        assert_eq!(
+            rows.len(),
+            2,
+            "{user} sees exactly their two orders: {rows:?}"
+        );
+        assert!(
+            rows.iter().all(|r| &r.owner_id == user),
+            "{user} saw {rows:?}"
+        );
+    }
+    let alice: Vec<&str> = report.seen[0].1.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(alice, ["ord_a1", "ord_a2"]);
+    assert_eq!(report.answers.len(), 2);
+    // The schema and the role are gone.
+    let url = std::env::var("DATABASE_URL").unwrap();
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let left: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM pg_namespace WHERE nspname = $1) \
+              + (SELECT count(*) FROM pg_roles WHERE rolname = $2)",
+    )
+    .bind(&report.schema)
+    .bind(&report.role)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(left, 0, "the example cleaned up after itself");
+    pool.close().await;
+    assert!(text.contains("dropped schema"));
+}
