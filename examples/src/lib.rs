@@ -5,3 +5,4 @@ pub mod research_assistant;
 pub mod shop;
 pub mod support_desk;
 pub mod tool_calls;
+pub mod web_agent;

@@ -125,3 +125,163 @@ async fn the_database_agent_sees_only_the_users_rows_through_row_level_security(
     pool.close().await;
     assert!(text.contains("dropped schema"));
 }
+
+#[tokio::test]
+async fn the_web_agent_pauses_on_a_refund_and_resumes_after_a_lead_approves() {
+    let mut out = Vec::new();
+    let report = examples::web_agent::run(&mut out).await.unwrap();
+    let statuses: Vec<u16> = report.replies.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [200, 200, 200]);
+    assert_eq!(report.replies[0].json()["status"], "awaiting_approval");
+    assert_eq!(report.replies[1].json()[0]["tool"], "refund_order");
+    assert_eq!(report.replies[2].json()["status"], "completed");
+    assert_eq!(report.refunds, vec![("ord_1002".to_owned(), 12_500)]);
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("backend listening on http://127.0.0.1:"));
+}
+
+#[tokio::test]
+async fn the_web_backend_refuses_bad_sessions_and_non_leads_and_never_leaks_the_agent_key() {
+    use agentsec::ExposeSecret;
+    use examples::web_agent::*;
+    use reqwest::Method;
+    use serde_json::json;
+
+    let server = WebServer::start(support_model()).await.unwrap();
+    let client = browser();
+    let chat_url = format!("{}/api/chat", server.url);
+    let message = json!({"message": "My order ord_1002 arrived damaged, can I get a refund?"});
+    let alice = session_token("alice", &[], SESSION_AUDIENCE);
+    let mut replies = Vec::new();
+
+    // No token, and a token for another audience: 401, the agent never runs.
+    let anonymous = request(&client, Method::POST, &chat_url, None, Some(&message))
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status, 401, "{}", anonymous.body);
+    let elsewhere = session_token("alice", &[], "billing-web");
+    let wrong_audience = request(
+        &client,
+        Method::POST,
+        &chat_url,
+        Some(&elsewhere),
+        Some(&message),
+    )
+    .await
+    .unwrap();
+    assert_eq!(wrong_audience.status, 401, "{}", wrong_audience.body);
+    let forged = {
+        // Signed with another secret: the backend's authenticator refuses it.
+        let now = jsonwebtoken::get_current_timestamp();
+        let claims = json!({"iss": SESSION_ISSUER, "aud": SESSION_AUDIENCE, "sub": "alice",
+            "org": "acme", "nbf": now, "exp": now + 600});
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(b"a-different-secret-of-enough-length!!"),
+        )
+        .unwrap()
+    };
+    let forged = request(
+        &client,
+        Method::POST,
+        &chat_url,
+        Some(&forged),
+        Some(&message),
+    )
+    .await
+    .unwrap();
+    assert_eq!(forged.status, 401, "{}", forged.body);
+    let listed_anonymously = request(
+        &client,
+        Method::GET,
+        &format!("{}/api/approvals", server.url),
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(listed_anonymously.status, 401);
+    replies.extend([anonymous, wrong_audience, forged, listed_anonymously]);
+
+    // Alice's chat pauses on the refund.
+    let chat = request(
+        &client,
+        Method::POST,
+        &chat_url,
+        Some(&alice),
+        Some(&message),
+    )
+    .await
+    .unwrap();
+    assert_eq!(chat.status, 200, "{}", chat.body);
+    let id = chat.json()["pending"][0]["id"].as_str().unwrap().to_owned();
+    replies.push(chat);
+    let approve_url = format!("{}/api/approvals/{id}/approve", server.url);
+
+    // Neither alice herself nor a colleague without the lead role may approve;
+    // a token without a session may not either.
+    let carol = session_token("carol", &["support"], SESSION_AUDIENCE);
+    for token in [&alice, &carol] {
+        let refused = request(&client, Method::POST, &approve_url, Some(token), None)
+            .await
+            .unwrap();
+        assert_eq!(refused.status, 403, "{}", refused.body);
+        replies.push(refused);
+    }
+    let anonymous_approval = request(&client, Method::POST, &approve_url, None, None)
+        .await
+        .unwrap();
+    assert_eq!(anonymous_approval.status, 401);
+    replies.push(anonymous_approval);
+    assert!(server.shop().refunds().is_empty(), "no money moved yet");
+
+    // A non-lead sees only their own pending calls; a lead of the tenant sees it.
+    let carol_list = request(
+        &client,
+        Method::GET,
+        &format!("{}/api/approvals", server.url),
+        Some(&carol),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(carol_list.json(), json!([]));
+    replies.push(carol_list);
+
+    let lead = session_token("lead@support", &[LEAD_ROLE], SESSION_AUDIENCE);
+    let approved = request(&client, Method::POST, &approve_url, Some(&lead), None)
+        .await
+        .unwrap();
+    assert_eq!(approved.status, 200, "{}", approved.body);
+    assert_eq!(approved.json()["status"], "completed");
+    replies.push(approved);
+    // Approving again: already decided.
+    let again = request(&client, Method::POST, &approve_url, Some(&lead), None)
+        .await
+        .unwrap();
+    assert_eq!(again.status, 409, "{}", again.body);
+    replies.push(again);
+    assert_eq!(
+        server.shop().refunds(),
+        vec![("ord_1002".to_owned(), 12_500)]
+    );
+
+    let key = server.agent_key().expose_secret().to_owned();
+    assert!(key.starts_with("ask_prod_"), "the backend holds a real key");
+    // The key id and secret parts, too: none of it reaches a browser.
+    let secret_part = key.rsplit('_').next().unwrap().to_owned();
+    for reply in &replies {
+        assert!(
+            !reply.body.contains(&key),
+            "the agent key leaked: {}",
+            reply.body
+        );
+        assert!(
+            !reply.body.contains(&secret_part),
+            "the key's secret leaked: {}",
+            reply.body
+        );
+    }
+    server.stop().await.unwrap();
+}
