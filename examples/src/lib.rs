@@ -1,4 +1,7 @@
-//! Shared code of the agentsec examples: the support desk of the guide.
+//! Shared code of the agentsec examples: the support desk of the guide, the
+//! research assistant, the database agent (PostgreSQL row-level security)
+//! and the web agent (an axum backend). Each example binary calls the `run`
+//! of its module; `tests/examples_run.rs` calls it too and checks what it did.
 
 pub mod database_agent;
 pub mod research_assistant;

@@ -273,8 +273,10 @@ async fn approve(
     let user = backend.user(&headers)?;
     let id = uuid::Uuid::parse_str(&id)
         .map_err(|_| ApiError(StatusCode::BAD_REQUEST, "not an approval id".into()))?;
-    let record = backend.approvals.approve(id, &user).await?;
+    // The backend checks its own key first, so an approval is never
+    // recorded for a run it could not then continue.
     backend.invoke_as_agent().await?;
+    let record = backend.approvals.approve(id, &user).await?;
     let report = backend
         .approvals
         .resume(&backend.runtime, record.run_id)
