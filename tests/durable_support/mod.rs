@@ -41,7 +41,10 @@ impl SideEffects {
             .append(true)
             .open(&self.path)
             .map_err(ToolError::failed)?;
-        writeln!(file, "{entry}").map_err(ToolError::failed)?;
+        // One write of the whole line: with O_APPEND it lands whole even
+        // when several workers record at once (`writeln!` may split it).
+        file.write_all(format!("{entry}\n").as_bytes())
+            .map_err(ToolError::failed)?;
         file.sync_all().map_err(ToolError::failed)
     }
 
@@ -339,10 +342,11 @@ impl Backend {
     }
 }
 
+/// Unique per call: parallel tests in one process can read the same clock
+/// value, so a counter and a random part keep names apart.
 fn temp_suffix() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("{}_{nanos}", std::process::id())
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("{}_{n}_{}", std::process::id(), &random[..12])
 }
