@@ -41,4 +41,7 @@ pub mod store;
 pub mod tool;
 pub mod trace;
 
+#[cfg(feature = "tls")]
+mod tls;
+
 pub use secrecy::{ExposeSecret, SecretBox, SecretString};

@@ -25,8 +25,6 @@ mod error;
 mod events;
 #[cfg(feature = "otel")]
 pub mod otel;
-#[cfg(feature = "tls")]
-mod tls;
 mod webhook;
 
 /// The digest of a call's arguments, as approvals bind it (see [`crate::tool::args_digest`]).

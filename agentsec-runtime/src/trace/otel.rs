@@ -132,7 +132,7 @@ fn blocking_client() -> Result<reqwest::blocking::Client, OtelError> {
             .timeout(EXPORT_TIMEOUT);
         #[cfg(feature = "tls")]
         let builder = builder
-            .tls_backend_preconfigured(super::tls::client_config().map_err(OtelError::Build)?);
+            .tls_backend_preconfigured(crate::tls::client_config().map_err(OtelError::Build)?);
         builder.build().map_err(|e| OtelError::Build(e.to_string()))
     };
     std::thread::Builder::new()

@@ -325,7 +325,7 @@ fn default_client(timeout: Duration) -> Result<reqwest::Client, SinkError> {
         .timeout(timeout);
     #[cfg(feature = "tls")]
     let builder =
-        builder.tls_backend_preconfigured(super::tls::client_config().map_err(SinkError::Client)?);
+        builder.tls_backend_preconfigured(crate::tls::client_config().map_err(SinkError::Client)?);
     builder
         .build()
         .map_err(|e| SinkError::Client(e.to_string()))

@@ -172,13 +172,5 @@ fn default_client() -> Result<reqwest::Client, ModelError> {
 
 #[cfg(feature = "tls")]
 fn tls_config() -> Result<rustls::ClientConfig, ModelError> {
-    use rustls_platform_verifier::BuilderVerifierExt;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .and_then(|builder| builder.with_platform_verifier())
-        .map_err(|e| ModelError::Config(format!("TLS setup failed: {e}")))?
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(config)
+    crate::tls::client_config().map_err(ModelError::Config)
 }

@@ -1,10 +1,11 @@
-//! The TLS set-up of the trace module's HTTP clients.
+//! The TLS set-up every HTTP client of the runtime shares (model providers,
+//! the webhook sink, the OTLP exporter).
 
 use std::sync::Arc;
 
 /// rustls on `ring` with the operating system's certificate verifier, passed
 /// to each client explicitly so no process-wide crypto provider has to be
-/// installed (the same set-up as the model clients').
+/// installed.
 pub(crate) fn client_config() -> Result<rustls::ClientConfig, String> {
     use rustls_platform_verifier::BuilderVerifierExt;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
