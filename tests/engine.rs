@@ -187,7 +187,7 @@ async fn unknown_tools_and_bad_arguments_go_back_to_the_model() {
 
 struct DenyAdd;
 impl Policy for DenyAdd {
-    fn decide(&self, request: &PolicyRequest<'_>) -> Decision {
+    async fn decide(&self, request: &PolicyRequest<'_>) -> Decision {
         if request.tool.name == "add" {
             Decision::deny("arithmetic is not allowed today")
         } else {

@@ -29,13 +29,13 @@ pub struct SupportAgent;
 /// Large refunds are not for an agent to propose.
 struct RefundLimit;
 impl Policy for RefundLimit {
-    fn decide(&self, request: &PolicyRequest<'_>) -> Decision {
+    async fn decide(&self, request: &PolicyRequest<'_>) -> Decision {
         if request.tool.name == "refund_order"
             && request.arguments["amount_cents"].as_u64().unwrap_or(0) > 10_000
         {
             return Decision::deny("refunds above 100.00 need a human agent");
         }
-        DefaultPolicy::new().decide(request)
+        DefaultPolicy::new().decide_now(request)
     }
 }
 
@@ -47,7 +47,8 @@ struct Finding {
     user: String,
     arguments: String,
     returned: String,
-    decision: String,
+    decision: Value,
+    outcome: Value,
     approver: Option<String>,
     grant_jti: Option<String>,
 }
@@ -92,7 +93,8 @@ async fn reconstruct(store: &dyn RunStore, run_id: RunId) -> Vec<Finding> {
                 .find(|(id, _)| Some(id.as_str()) == c["model_call_id"].as_str())
                 .map(|(_, r)| r.clone())
                 .unwrap_or_default(),
-            decision: c["decision"].as_str().unwrap_or("").to_owned(),
+            decision: c["decision"].clone(),
+            outcome: c["outcome"].clone(),
             approver: c["approver"].as_str().map(str::to_owned),
             grant_jti: c["grant_jti"].as_str().map(str::to_owned),
         })
@@ -173,14 +175,15 @@ async fn a_finished_run_is_reconstructed_from_the_store_alone() {
         assert!(f.step > 0, "{}", sentence(f));
         assert_eq!((f.agent.as_str(), f.user.as_str()), ("support", "alice"));
         assert!(
-            !f.arguments.is_empty() && !f.returned.is_empty() && !f.decision.is_empty(),
+            !f.arguments.is_empty() && !f.returned.is_empty() && f.decision.is_object(),
             "{}",
             sentence(f)
         );
     }
     let list = &findings[0];
     assert_eq!(list.tool, "list_orders");
-    assert_eq!(list.decision, "allowed by policy");
+    assert_eq!(list.decision, json!({"decision": "allowed"}));
+    assert_eq!(list.outcome, json!({"outcome": "ok"}));
     assert!(list.returned.contains("\"owner\":\"alice\""));
     assert!(
         list.grant_jti.as_deref().is_some_and(|j| j.len() >= 16),
@@ -192,7 +195,11 @@ async fn a_finished_run_is_reconstructed_from_the_store_alone() {
     assert!(denied.arguments.contains("50000"));
     assert_eq!(
         denied.decision,
-        "denied by policy: refunds above 100.00 need a human agent"
+        json!({
+            "decision": "denied_by_policy",
+            "policy": "RefundLimit",
+            "reason": "refunds above 100.00 need a human agent"
+        })
     );
     assert!(
         denied.grant_jti.is_none(),
@@ -200,13 +207,14 @@ async fn a_finished_run_is_reconstructed_from_the_store_alone() {
     );
 
     let refunded = &findings[2];
-    assert!(
-        refunded
-            .decision
-            .starts_with("allowed by policy; approval required"),
+    assert_eq!(refunded.decision["decision"], "needs_approval");
+    assert_eq!(
+        refunded.decision["reasons"][0],
+        json!({"kind": "irreversible", "reason": "moves money"}),
         "{}",
         refunded.decision
     );
+    assert_eq!(refunded.outcome, json!({"outcome": "ok"}));
     assert_eq!(refunded.approver.as_deref(), Some("bob"));
     assert_eq!(refunded.returned, "refunded 900 on o1");
     assert!(refunded.grant_jti.is_some());

@@ -271,8 +271,18 @@ async fn the_original_function_stays_callable() {
 }
 
 #[tokio::test]
-async fn a_unit_test_context_cannot_run_the_guarded_path() {
-    let ctx = ToolCtx::for_unit_test(UserIdentity::new("alice")).with_state(Shop::default());
-    let result = <ListOrders as Tool>::invoke(&ctx, r#"{"limit": 1}"#, Default::default()).await;
-    assert!(matches!(result, Err(ToolError::Grant { .. })));
+async fn a_call_presenting_no_grant_does_not_run() {
+    // Outside the pipeline a tool is a plain function; inside it, nothing
+    // runs without a grant that verifies, whoever presents the call.
+    let dispatcher = Dispatcher::builder()
+        .tool::<ListOrders>()
+        .state(Shop::default())
+        .build()
+        .await
+        .unwrap();
+    let call = CallContext::new(RunId::new(), 1, "support", UserIdentity::new("alice"));
+    let result = dispatcher
+        .dispatch_with_grant(&call, "list_orders", r#"{"limit": 1}"#, "")
+        .await;
+    assert!(matches!(result, Err(ToolError::Grant { .. })), "{result:?}");
 }

@@ -8,6 +8,10 @@
 //!   strict JSON schema the model sees, argument decoding and the
 //!   [`Dispatcher`](tool::Dispatcher) that runs a model's tool call through the
 //!   guarded path.
+//! - [`call`]: the one pipeline every tool call goes through, whoever starts
+//!   it: decode once, decide, approve, grant, execute sealed, protect the
+//!   output, record.
+//! - [`policy`]: the rules that decide each call.
 //! - [`permission`]: the short-lived scoped grant minted for every tool call
 //!   and verified at the point of execution.
 //! - [`identity`]: users, run ids and call ids.
@@ -28,6 +32,7 @@
 #![warn(missing_docs)]
 
 pub mod budget;
+pub mod call;
 pub mod engine;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -36,6 +41,7 @@ pub mod hitl;
 pub mod identity;
 pub mod model;
 pub mod permission;
+pub mod policy;
 pub mod secrets;
 pub mod store;
 pub mod tool;

@@ -4,8 +4,8 @@
 
 use agentsec_runtime::identity::UserIdentity;
 use agentsec_runtime::permission::{
-    AgentPermissions, Decision, DefaultPolicy, EffectSet, Policy, PolicyRequest, PolicySet,
-    RolePolicy, RoleRules,
+    AgentPermissions, Decision, DefaultPolicy, DynPolicy, EffectSet, Policy, PolicyRequest,
+    PolicySet, RolePolicy, RoleRules,
 };
 use agentsec_runtime::tool::{Effect, EffectKind, Irreversibility, Scope, ToolSpec};
 use serde_json::{Value, json};
@@ -59,19 +59,23 @@ const UNSCOPED: ToolSpec = ToolSpec {
 const ADD: ToolSpec = ToolSpec::new("add", "Add two numbers.");
 
 fn decide(
-    policy: &dyn Policy,
+    policy: &dyn DynPolicy,
     user: &UserIdentity,
     agent_permissions: Option<&AgentPermissions>,
     tool: &ToolSpec,
     arguments: Value,
 ) -> Decision {
-    policy.decide(&PolicyRequest {
+    let request = PolicyRequest {
         user,
         agent: "support",
         agent_permissions,
         tool,
         arguments: &arguments,
-    })
+    };
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(policy.decide_boxed(&request))
 }
 
 fn alice() -> UserIdentity {
@@ -81,7 +85,7 @@ fn alice() -> UserIdentity {
 #[test]
 fn user_scoped_tools_act_on_the_calling_user_only() {
     let policy = DefaultPolicy::new();
-    let p = &policy as &dyn Policy;
+    let p = &policy as &dyn DynPolicy;
     assert!(decide(p, &alice(), None, &LIST_ORDERS, json!({ "limit": 5 })).is_allow());
     // Naming yourself is fine.
     assert!(
@@ -317,7 +321,7 @@ fn role_policy_allows_what_a_role_names() {
 struct Fixed(Decision);
 
 impl Policy for Fixed {
-    fn decide(&self, _request: &PolicyRequest<'_>) -> Decision {
+    async fn decide(&self, _request: &PolicyRequest<'_>) -> Decision {
         self.0.clone()
     }
 }

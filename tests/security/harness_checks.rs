@@ -66,6 +66,8 @@ fn the_careful_approver_approves_each_expected_action_once_and_records_everythin
         },
         decision: None,
         grant_jti: None,
+        approval: None,
+        outcome: None,
     };
     assert!(approver.decide(&pending("pay", "shop")).approves());
     assert!(

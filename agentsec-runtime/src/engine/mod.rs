@@ -20,6 +20,7 @@ mod call;
 mod checkpoint;
 mod durable;
 mod lease;
+mod legacy;
 mod once;
 mod protect;
 mod resume;

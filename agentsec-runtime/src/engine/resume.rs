@@ -1,17 +1,15 @@
 //! Continuing saved runs: applying people's decisions, reconciling a call
 //! in doubt, and driving a run a worker claimed.
 
-use serde_json::Value;
-
 use super::checkpoint::IntentOutcome;
 use super::run_loop::tool_message;
 use super::{
     Agent, AgentRuntime, ApprovalDecision, ArgumentEdit, CallStatus, EngineError, Phase, RunReport,
     RunState, Verdict,
 };
+use crate::call::{ApprovalRecord, CallDecision, CallScope};
 use crate::identity::{CallId, RunId, UserIdentity};
-use crate::permission::{Decision, PolicyRequest};
-use crate::tool::ApprovalProof;
+use crate::tool::{ApprovalProof, CallContext};
 use crate::trace::SecurityEvent;
 
 /// What a person found out about a call in doubt.
@@ -73,7 +71,7 @@ impl<A: Agent> AgentRuntime<A> {
             });
         }
         for decision in decisions {
-            self.apply(&mut state, decision)?;
+            self.apply(&mut state, decision).await?;
         }
         if state.awaiting_approval().next().is_none() {
             state.phase = Phase::ToolCallsProposed;
@@ -140,7 +138,11 @@ impl<A: Agent> AgentRuntime<A> {
         self.drive(state).await
     }
 
-    fn apply(&self, state: &mut RunState, decision: ApprovalDecision) -> Result<(), EngineError> {
+    async fn apply(
+        &self,
+        state: &mut RunState,
+        decision: ApprovalDecision,
+    ) -> Result<(), EngineError> {
         let run_id = state.run_id;
         let index = state
             .pending
@@ -156,8 +158,9 @@ impl<A: Agent> AgentRuntime<A> {
         let approver = decision.approver.id.clone();
         let (message, status) = match decision.verdict {
             Verdict::Approve | Verdict::ApproveEdited { .. } => {
+                let edited = matches!(decision.verdict, Verdict::ApproveEdited { .. });
                 if let Verdict::ApproveEdited { arguments } = decision.verdict {
-                    self.check_edit(state, index, &arguments)?;
+                    let arguments = self.check_edit(state, index, &arguments).await?;
                     let call = &mut state.pending[index];
                     state.edits.push(ArgumentEdit {
                         call_id: call.call_id,
@@ -175,6 +178,11 @@ impl<A: Agent> AgentRuntime<A> {
                 // The proof binds the arguments the call will run with.
                 let proof =
                     ApprovalProof::new(&call.tool, call.call_id, &call.arguments, &approver);
+                state.pending[index].approval = Some(ApprovalRecord {
+                    approver: approver.clone(),
+                    decided_at_ms: now_ms(),
+                    edited,
+                });
                 (None, CallStatus::Approved { proof })
             }
             Verdict::Reject { reason } => {
@@ -205,37 +213,55 @@ impl<A: Agent> AgentRuntime<A> {
         Ok(())
     }
 
-    /// Edited arguments must fit the tool's schema and pass the policy,
-    /// exactly like the model's.
-    fn check_edit(
+    /// Edited arguments go through the pipeline's first two steps exactly
+    /// like the model's: decoded strictly, then decided (policy and outgoing
+    /// checks). Returns their canonical text, which the approval binds.
+    async fn check_edit(
         &self,
         state: &RunState,
         index: usize,
         arguments: &str,
-    ) -> Result<(), EngineError> {
+    ) -> Result<String, EngineError> {
         let call = &state.pending[index];
         let refuse = |error: String| EngineError::InvalidEdit {
             call_id: call.call_id,
             error,
         };
-        self.dispatcher
-            .validate(&call.tool, arguments)
-            .map_err(|e| refuse(e.model_message()))?;
-        let spec = self
+        let validated = self
             .dispatcher
-            .spec(&call.tool)
-            .ok_or_else(|| refuse(format!("unknown tool `{}`", call.tool)))?;
-        let parsed: Value = serde_json::from_str(arguments).map_err(|e| refuse(e.to_string()))?;
-        let decision = self.policy.decide(&PolicyRequest {
-            user: &state.user,
-            agent: A::SPEC.name,
-            agent_permissions: Some(&self.permissions),
-            tool: spec,
-            arguments: &parsed,
-        });
-        match decision {
-            Decision::Deny { reason } => Err(refuse(format!("denied by policy: {reason}"))),
-            _ => Ok(()),
+            .decode(&call.tool, arguments)
+            .map_err(|e| refuse(e.model_message()))?;
+        let context = CallContext {
+            run_id: state.run_id,
+            step: call.step,
+            call_id: call.call_id,
+            agent: state.agent.clone(),
+            user: state.user.clone(),
+            approval: None,
+            idempotency_key: None,
+        };
+        let scope = CallScope {
+            call: &context,
+            taint: Some(&state.guard.taint),
+            boundary: Some(&state.guard.boundary),
+        };
+        match self.dispatcher.decide(&scope, &validated).await {
+            CallDecision::DeniedByPolicy { reason, .. } => {
+                Err(refuse(format!("denied by policy: {reason}")))
+            }
+            CallDecision::RefusedOutgoing { reason } | CallDecision::Invalid { error: reason } => {
+                Err(refuse(reason))
+            }
+            CallDecision::Allowed | CallDecision::NeedsApproval { .. } => {
+                Ok(validated.canonical().to_owned())
+            }
         }
     }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
 }

@@ -1,13 +1,12 @@
 //! One step of a run at a time; the caller saves the state after each.
 
-use serde_json::Value;
 use tracing::Instrument;
 
 use super::{Agent, AgentRuntime, CallStatus, HaltReason, PendingCall, Phase, RunState};
 use crate::budget::{BudgetMeter, BudgetOutcome};
+use crate::call::{CallDecision, CallOutcome, CallScope, ValidatedCall};
 use crate::model::{Message, ModelRequest, ModelToolCall};
-use crate::permission::{Decision, PolicyRequest};
-use crate::tool::{CallContext, ToolError};
+use crate::tool::{ApprovalProof, CallContext, ToolError};
 use crate::trace::SecurityEvent;
 
 /// The message that carries a call's result (or error) back to the model.
@@ -153,6 +152,8 @@ impl<A: Agent> AgentRuntime<A> {
                 status: CallStatus::Proposed,
                 decision: None,
                 grant_jti: None,
+                approval: None,
+                outcome: None,
             })
             .collect();
         state.phase = Phase::ToolCallsProposed;
@@ -180,7 +181,9 @@ impl<A: Agent> AgentRuntime<A> {
             state.phase = if state.awaiting_approval().next().is_some() {
                 Phase::AwaitingApproval
             } else {
-                state.pending.clear();
+                // The turn is over: its calls join the run's record.
+                let finished = std::mem::take(&mut state.pending);
+                state.calls.extend(finished);
                 Phase::AwaitingModel
             };
             return;
@@ -196,84 +199,54 @@ impl<A: Agent> AgentRuntime<A> {
         }
         match state.pending[index].status.clone() {
             CallStatus::Proposed => self.decide(state, index).await,
-            CallStatus::Approved { proof } => self.execute(state, index, Some(proof)).await,
+            CallStatus::Approved { proof } => self.execute(state, index, None, Some(proof)).await,
             _ => {}
         }
     }
 
+    /// The context of the call at `index`: who, where, and its approval.
+    fn call_context(
+        &self,
+        state: &RunState,
+        index: usize,
+        approval: Option<ApprovalProof>,
+    ) -> CallContext {
+        let call = &state.pending[index];
+        CallContext {
+            run_id: state.run_id,
+            step: call.step,
+            call_id: call.call_id,
+            agent: state.agent.clone(),
+            user: state.user.clone(),
+            approval,
+            idempotency_key: Some(super::once::idempotency_key(call.call_id)),
+        }
+    }
+
+    /// Decodes and decides the call at `index` through the call pipeline;
+    /// runs it when it may run at once.
     async fn decide(&self, state: &mut RunState, index: usize) {
         let call = &state.pending[index];
-        if let Err(error) = self.dispatcher.validate(&call.tool, &call.arguments) {
-            return self.refuse(state, index, error);
-        }
-        let spec = self
-            .dispatcher
-            .spec(&call.tool)
-            .expect("validate found the tool");
-        let arguments: Value = serde_json::from_str(&call.arguments).unwrap_or(Value::Null);
-        let decision = self.policy.decide(&PolicyRequest {
-            user: &state.user,
-            agent: A::SPEC.name,
-            agent_permissions: Some(&self.permissions),
-            tool: spec,
-            arguments: &arguments,
-        });
-        let approval_reason = match decision {
-            Decision::Deny { reason } => {
-                self.events.publish(SecurityEvent::PermissionDenied {
-                    run_id: state.run_id,
-                    agent: state.agent.clone(),
-                    user: state.user.id.clone(),
-                    tool: call.tool.clone(),
-                    call_id: call.call_id,
-                    reason: reason.clone(),
-                });
-                let message = tool_message(call, format!("denied by policy: {reason}"), true);
-                state.messages.push(message);
-                state.pending[index].decision = Some(format!("denied by policy: {reason}"));
-                state.pending[index].status = CallStatus::Denied { reason };
-                return;
-            }
-            Decision::RequireApproval { reason } => Some(reason),
-            Decision::Allow if spec.is_irreversible() => Some(
-                spec.irreversible
-                    .and_then(|i| i.reason)
-                    .unwrap_or("the tool is irreversible")
-                    .to_owned(),
-            ),
-            Decision::Allow => match state.guard.taint.requires_approval(spec) {
-                Some(reason) => {
-                    self.events.publish(SecurityEvent::TaintEscalation {
-                        run_id: state.run_id,
-                        agent: state.agent.clone(),
-                        tool: call.tool.clone(),
-                        reason: reason.clone(),
-                    });
-                    Some(reason)
-                }
-                None => None,
-            },
+        let validated = match self.dispatcher.decode(&call.tool, &call.arguments) {
+            Ok(validated) => validated,
+            Err(error) => return self.refuse(state, index, error),
         };
-        let approval_reason =
-            approval_reason.or_else(|| self.tainted_link(state, spec, &call.arguments));
-        if let Err(reason) = self.check_outgoing(state, spec, &call.arguments) {
-            let message = tool_message(call, format!("refused: {reason}"), true);
-            state.messages.push(message);
-            state.pending[index].decision =
-                Some(format!("refused by the outgoing check: {reason}"));
-            state.pending[index].status = CallStatus::Denied { reason };
-            return;
-        }
-        match approval_reason {
-            Some(reason) => {
-                self.events.publish(SecurityEvent::ApprovalRequested {
-                    run_id: state.run_id,
-                    agent: state.agent.clone(),
-                    user: state.user.id.clone(),
-                    tool: call.tool.clone(),
-                    call_id: call.call_id,
-                    reason: reason.clone(),
-                });
+        // From here on the call is its canonical arguments: what is stored,
+        // shown to an approver, bound by the approval and run.
+        state.pending[index].arguments = validated.canonical().to_owned();
+        let context = self.call_context(state, index, None);
+        let scope = CallScope {
+            call: &context,
+            taint: Some(&state.guard.taint),
+            boundary: Some(&state.guard.boundary),
+        };
+        let decision = self.dispatcher.decide(&scope, &validated).await;
+        state.pending[index].decision = Some(decision.clone());
+        let call = &state.pending[index];
+        match decision {
+            CallDecision::Allowed => self.execute(state, index, Some(validated), None).await,
+            CallDecision::NeedsApproval { .. } => {
+                let reason = decision.approval_text().unwrap_or_default();
                 // The wait itself may last hours and end in another process:
                 // the span marks where the run paused and why.
                 tracing::info_span!(
@@ -285,13 +258,17 @@ impl<A: Agent> AgentRuntime<A> {
                     reason = %reason,
                 )
                 .in_scope(|| tracing::info!("the run waits for a person to approve the call"));
-                state.pending[index].decision =
-                    Some(format!("allowed by policy; approval required: {reason}"));
                 state.pending[index].status = CallStatus::AwaitingApproval { reason };
             }
-            None => {
-                state.pending[index].decision = Some("allowed by policy".into());
-                self.execute(state, index, None).await
+            CallDecision::DeniedByPolicy { reason, .. } => {
+                let message = tool_message(call, format!("denied by policy: {reason}"), true);
+                state.messages.push(message);
+                state.pending[index].status = CallStatus::Denied { reason };
+            }
+            CallDecision::RefusedOutgoing { reason } | CallDecision::Invalid { error: reason } => {
+                let message = tool_message(call, format!("refused: {reason}"), true);
+                state.messages.push(message);
+                state.pending[index].status = CallStatus::Denied { reason };
             }
         }
     }
@@ -299,126 +276,85 @@ impl<A: Agent> AgentRuntime<A> {
     fn refuse(&self, state: &mut RunState, index: usize, error: ToolError) {
         let call = &state.pending[index];
         let text = error.model_message();
-        self.events.publish(SecurityEvent::ToolRefused {
-            run_id: state.run_id,
-            tool: call.tool.clone(),
-            call_id: call.call_id,
-            error: text.clone(),
-        });
+        self.dispatcher
+            .publish_refused(&self.call_context(state, index, None), &call.tool, &error);
         let message = tool_message(call, text.clone(), true);
         state.messages.push(message);
-        if state.pending[index].decision.is_none() {
-            state.pending[index].decision = Some(format!("refused before the policy: {text}"));
+        let call = &mut state.pending[index];
+        if call.decision.is_none() {
+            call.decision = Some(CallDecision::Invalid {
+                error: text.clone(),
+            });
         }
-        state.pending[index].status = CallStatus::Failed { error: text };
+        call.outcome = Some(CallOutcome::ToolError {
+            message: text.clone(),
+        });
+        call.status = CallStatus::Failed { error: text };
     }
 
+    /// Runs the call at `index` through the rest of the pipeline: approval,
+    /// grant, sealed execution, output protection. An approved call resumed
+    /// from its saved state is decoded again from its canonical arguments.
     async fn execute(
         &self,
         state: &mut RunState,
         index: usize,
-        proof: Option<crate::tool::ApprovalProof>,
+        validated: Option<ValidatedCall>,
+        proof: Option<ApprovalProof>,
     ) {
-        let call = state.pending[index].clone();
-        state.spend.tool_calls += 1;
-        let irreversible = self
-            .dispatcher
-            .spec(&call.tool)
-            .is_some_and(|spec| spec.is_irreversible());
-        let args_digest = crate::tool::args_digest(&call.arguments);
-        self.events.publish(SecurityEvent::ToolCalled {
-            run_id: state.run_id,
-            agent: state.agent.clone(),
-            tool: call.tool.clone(),
-            call_id: call.call_id,
-            irreversible,
-            args_digest: args_digest.clone(),
-        });
-        let approver = proof.as_ref().map(|p| p.approver.clone());
-        let context = CallContext {
-            run_id: state.run_id,
-            step: call.step,
-            call_id: call.call_id,
-            agent: state.agent.clone(),
-            user: state.user.clone(),
-            approval: proof,
-            idempotency_key: Some(call.call_id.to_string()),
-        };
-        let result = match self.mint(&context, &call.tool) {
-            Some(grant) => {
-                state.pending[index].grant_jti = Some(grant.claims.jti.clone());
-                self.dispatcher
-                    .dispatch_with_grant(&context, &call.tool, &call.arguments, &grant.token)
-                    .await
-            }
-            // Unknown tool or a grant that cannot be minted: the dispatcher
-            // reports the typed error.
+        let validated = match validated {
+            Some(validated) => validated,
             None => {
-                self.dispatcher
-                    .dispatch(&context, &call.tool, &call.arguments)
-                    .await
-            }
-        };
-        if irreversible {
-            self.events.publish(SecurityEvent::IrreversibleExecuted {
-                run_id: state.run_id,
-                agent: state.agent.clone(),
-                user: state.user.id.clone(),
-                tool: call.tool.clone(),
-                call_id: call.call_id,
-                args_digest,
-                approver,
-                succeeded: result.is_ok(),
-            });
-        }
-        match result {
-            Ok(value) => {
-                let text = match value {
-                    Value::String(s) => s,
-                    other => other.to_string(),
-                };
-                let text = match self.dispatcher.spec(&call.tool) {
-                    Some(spec) => {
-                        state.guard.taint.record_call(spec);
-                        self.tool_output(state, spec, text)
-                    }
-                    None => self.redact(state, "tool_result", text),
-                };
-                state.messages.push(tool_message(&call, text, false));
-                state.pending[index].status = CallStatus::Executed;
-            }
-            Err(error) => {
-                if matches!(
-                    error,
-                    ToolError::Grant { .. } | ToolError::ApprovalRequired { .. }
-                ) {
-                    self.refuse(state, index, error);
-                } else {
-                    let text = self.redact(state, "tool_error", error.model_message());
-                    state.messages.push(tool_message(&call, text.clone(), true));
-                    state.pending[index].status = CallStatus::Failed { error: text };
+                let call = &state.pending[index];
+                match self.dispatcher.decode(&call.tool, &call.arguments) {
+                    Ok(validated) => validated,
+                    Err(error) => return self.refuse(state, index, error),
                 }
             }
+        };
+        let spec = validated.spec();
+        state.spend.tool_calls += 1;
+        let context = self.call_context(state, index, proof);
+        let decision = state.pending[index]
+            .decision
+            .clone()
+            .unwrap_or(CallDecision::Allowed);
+        let executed = self
+            .dispatcher
+            .execute(&context, validated, &decision, None)
+            .await;
+        state.pending[index].grant_jti = executed.grant_jti;
+        let call = state.pending[index].clone();
+        match executed.result {
+            Ok(value) => {
+                state.guard.taint.record_call(spec);
+                let scope = CallScope {
+                    call: &context,
+                    taint: Some(&state.guard.taint),
+                    boundary: Some(&state.guard.boundary),
+                };
+                let text = self.dispatcher.protect_text(&scope, spec, value);
+                state.messages.push(tool_message(&call, text, false));
+                state.pending[index].status = CallStatus::Executed;
+                state.pending[index].outcome = Some(CallOutcome::Ok);
+            }
+            Err(error @ (ToolError::Grant { .. } | ToolError::ApprovalRequired { .. })) => {
+                self.refuse(state, index, error)
+            }
+            Err(error) => {
+                let text =
+                    self.dispatcher
+                        .redact(Some(state.run_id), "tool_error", error.model_message());
+                state.messages.push(tool_message(&call, text.clone(), true));
+                state.pending[index].outcome = Some(match error {
+                    ToolError::Panicked { message, .. } => CallOutcome::Panicked { message },
+                    _ => CallOutcome::ToolError {
+                        message: text.clone(),
+                    },
+                });
+                state.pending[index].status = CallStatus::Failed { error: text };
+            }
         }
-    }
-}
-
-impl<A: Agent> AgentRuntime<A> {
-    /// Mints the call's scoped grant here rather than in the dispatcher, so
-    /// the run records the grant's id.
-    fn mint(&self, context: &CallContext, tool: &str) -> Option<crate::permission::Grant> {
-        let spec = self.dispatcher.spec(tool)?;
-        self.dispatcher
-            .grants()
-            .mint(&crate::permission::GrantRequest {
-                user: &context.user,
-                agent: &context.agent,
-                run: context.run_id,
-                call: context.call_id,
-                step: context.step,
-                spec,
-            })
-            .ok()
     }
 }
 

@@ -9,9 +9,10 @@ use super::{Agent, CheckpointError, Checkpoints, MemoryCheckpoints, RunOutcome, 
 use crate::guard::{InputGuard, RuleGuard};
 use crate::identity::{RunId, UserIdentity};
 use crate::model::{ModelProvider, PriceTable};
-use crate::permission::{AgentPermissions, DefaultPolicy, GrantAuthority, Policy};
+use crate::permission::GrantAuthority;
+use crate::policy::{AgentPermissions, DefaultPolicy, DynPolicy, Policy};
 use crate::secrets::output::HostAllowlist;
-use crate::secrets::{MemorySecretStore, OutputChecker, RedactingStore, Redactor, SecretStore};
+use crate::secrets::{MemorySecretStore, Redactor, SecretStore};
 use crate::tool::{BuildError, Dispatcher, DispatcherBuilder};
 use crate::trace::EventBus;
 
@@ -94,6 +95,15 @@ pub struct RunReport {
     pub state: RunState,
 }
 
+impl RunReport {
+    /// The typed record of every call the run made so far, in order: the
+    /// model's call id, the tool, the canonical arguments, the decision, the
+    /// approval and the outcome of each.
+    pub fn calls(&self) -> impl Iterator<Item = &super::PendingCall> {
+        self.state.all_calls()
+    }
+}
+
 /// Builds an [`AgentRuntime`].
 pub struct AgentRuntimeBuilder<A> {
     model: Option<Arc<dyn ModelProvider>>,
@@ -101,7 +111,7 @@ pub struct AgentRuntimeBuilder<A> {
     secrets: Arc<dyn SecretStore>,
     input_guard: Arc<dyn InputGuard>,
     output_hosts: HostAllowlist,
-    policy: Arc<dyn Policy>,
+    policy: Arc<dyn DynPolicy>,
     checkpoints: Arc<dyn Checkpoints>,
     events: EventBus,
     prices: PriceTable,
@@ -166,8 +176,14 @@ impl<A: Agent> AgentRuntimeBuilder<A> {
     }
 
     /// The policy deciding each call (default: [`DefaultPolicy`]).
-    pub fn policy(mut self, policy: impl Policy + 'static) -> Self {
+    pub fn policy(mut self, policy: impl Policy) -> Self {
         self.policy = Arc::new(policy);
+        self
+    }
+
+    /// A shared policy.
+    pub fn policy_arc(mut self, policy: Arc<dyn DynPolicy>) -> Self {
+        self.policy = policy;
         self
     }
 
@@ -212,25 +228,24 @@ impl<A: Agent> AgentRuntimeBuilder<A> {
                 A::SPEC.name
             )));
         }
-        // Every secret read through the store, starting with the presence
-        // check of the dispatcher's build, is registered with the redactor.
-        let redactor = Redactor::new();
-        let secrets = RedactingStore::new(self.secrets, redactor.clone());
-        let dispatcher = A::register_tools(self.tools.secrets(secrets))
-            .build()
-            .await?;
+        // The agent's calls go through the dispatcher's call pipeline, with
+        // the runtime's policy, guards and events.
         let specs: Vec<_> = A::SPEC.tools.iter().collect();
+        let tools = self
+            .tools
+            .secrets_arc(self.secrets)
+            .policy_arc(self.policy)
+            .agent_permissions(AgentPermissions::from_specs(&specs))
+            .input_guard_arc(self.input_guard)
+            .output_hosts(self.output_hosts)
+            .events(self.events.clone());
+        let dispatcher = A::register_tools(tools).build().await?;
         Ok(AgentRuntime {
             model,
             dispatcher,
-            policy: self.policy,
             checkpoints: self.checkpoints,
             events: self.events,
             prices: self.prices,
-            permissions: AgentPermissions::from_specs(&specs),
-            input_guard: self.input_guard,
-            output: OutputChecker::new(redactor.clone()).with_allowlist(self.output_hosts),
-            redactor,
             _agent: PhantomData,
         })
     }
@@ -265,14 +280,9 @@ impl<A: Agent> AgentRuntimeBuilder<A> {
 pub struct AgentRuntime<A> {
     pub(super) model: Arc<dyn ModelProvider>,
     pub(super) dispatcher: Dispatcher,
-    pub(super) policy: Arc<dyn Policy>,
     pub(super) checkpoints: Arc<dyn Checkpoints>,
     pub(super) events: EventBus,
     pub(super) prices: PriceTable,
-    pub(super) permissions: AgentPermissions,
-    pub(super) input_guard: Arc<dyn InputGuard>,
-    pub(super) redactor: Redactor,
-    pub(super) output: OutputChecker,
     _agent: PhantomData<fn() -> A>,
 }
 
@@ -300,7 +310,7 @@ impl<A: Agent> AgentRuntime<A> {
 
     /// The redactor: every secret the runtime's tools can read is registered.
     pub fn redactor(&self) -> &Redactor {
-        &self.redactor
+        self.dispatcher.redactor()
     }
 
     /// Starts a run of the agent for `user` (authenticated by the
@@ -312,7 +322,7 @@ impl<A: Agent> AgentRuntime<A> {
         input: impl Into<String>,
     ) -> Result<RunReport, EngineError> {
         // A credential pasted into the input is not sent to the model or stored.
-        let input = self.redactor.redact_str(&input.into()).into_owned();
+        let input = self.redactor().redact_str(&input.into()).into_owned();
         let mut state = RunState::new(A::SPEC.name, A::SPEC.prompt_version, user, input);
         self.save(&mut state).await?;
         self.drive(state).await

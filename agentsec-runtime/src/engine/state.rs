@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::budget::Spend;
+use crate::call::{ApprovalRecord, CallDecision, CallOutcome};
 use crate::guard::TaintTracker;
 use crate::identity::{CallId, RunId, UserIdentity};
 use crate::model::Message;
@@ -147,7 +148,9 @@ impl CallStatus {
     }
 }
 
-/// A tool call the model proposed in the current turn.
+/// A tool call the model proposed, and the typed record of what became of
+/// it: the run's current turn keeps them in [`RunState::pending`], finished
+/// turns in [`RunState::calls`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PendingCall {
     /// agentsec's id of the call (in grants, approvals, traces).
@@ -156,19 +159,30 @@ pub struct PendingCall {
     pub model_call_id: String,
     /// The tool's name as the model wrote it.
     pub tool: String,
-    /// The argument text as the model wrote it.
+    /// The arguments: as the model wrote them until the call is decoded,
+    /// then their canonical JSON (what an approver sees and what runs).
     pub arguments: String,
     /// The step the call is.
     pub step: u32,
     /// What became of it.
     pub status: CallStatus,
-    /// What the policy (and the run's guards) decided, with the reason: the
-    /// record an investigation reads.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub decision: Option<String>,
+    /// What the call pipeline decided (policy, guards, outgoing checks),
+    /// with the reasons: the record an investigation reads.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::legacy::decision"
+    )]
+    pub decision: Option<CallDecision>,
     /// The id (`jti`) of the scoped grant the call ran under.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_jti: Option<String>,
+    /// Who approved the call, when, and whether they edited it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalRecord>,
+    /// How the call ended, once it ran or was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<CallOutcome>,
 }
 
 /// One run of an agent: everything needed to continue it, in any process.
@@ -194,6 +208,9 @@ pub struct RunState {
     pub phase: Phase,
     /// The calls of the current turn.
     pub pending: Vec<PendingCall>,
+    /// The calls of the turns before, in order, with their records.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<PendingCall>,
     /// Data-protection state: the spotlighting boundary and the taint.
     #[serde(default)]
     pub guard: RunGuard,
@@ -239,6 +256,7 @@ impl RunState {
             spend: Spend::default(),
             phase: Phase::Received,
             pending: Vec::new(),
+            calls: Vec::new(),
             guard: RunGuard {
                 boundary: crate::guard::Spotlighter::new().boundary().to_owned(),
                 taint: TaintTracker::new(),
@@ -254,6 +272,12 @@ impl RunState {
         self.pending
             .iter()
             .position(|c| matches!(c.status, CallStatus::Proposed | CallStatus::Approved { .. }))
+    }
+
+    /// Every call of the run so far, in order: earlier turns', then the
+    /// current turn's.
+    pub fn all_calls(&self) -> impl Iterator<Item = &PendingCall> {
+        self.calls.iter().chain(&self.pending)
     }
 
     /// The calls waiting for a person.

@@ -116,7 +116,10 @@ pub fn tool_arguments(data: &[u8]) {
         )
     });
     let text = String::from_utf8_lossy(data);
-    let limits = ArgLimits { max_bytes: 4096 };
+    let limits = ArgLimits {
+        max_bytes: 4096,
+        ..ArgLimits::default()
+    };
     let fast = decode_args::<StrictArgs>(strict, &text, limits);
     let slow = decode_args_slowly::<StrictArgs>(strict, &text, limits);
     assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{text:?}");

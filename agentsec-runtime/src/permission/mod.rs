@@ -16,13 +16,15 @@
 //! policies hold the tool's SQL to the same scope.
 
 mod grant;
-pub mod policy;
 pub mod rls;
 
+/// The policy lives in [`crate::policy`]; these paths keep working.
+pub use crate::policy;
+
+pub use crate::policy::{
+    AgentPermissions, Decision, DefaultPolicy, DynPolicy, EffectSet, Policy, PolicyError,
+    PolicyRequest, PolicySet, RolePolicy, RoleRules,
+};
 pub use grant::{
     Grant, GrantAuthority, GrantClaims, GrantError, GrantExpectation, GrantRequest, MAX_GRANT_TTL,
-};
-pub use policy::{
-    AgentPermissions, Decision, DefaultPolicy, EffectSet, Policy, PolicyError, PolicyRequest,
-    PolicySet, RolePolicy, RoleRules,
 };

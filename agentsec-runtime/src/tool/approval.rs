@@ -48,13 +48,19 @@ impl ApprovalProof {
 
     /// Checks that the proof covers `tool` called as `call_id` with `raw_args`.
     pub fn check(&self, tool: &str, call_id: CallId, raw_args: &str) -> Result<(), String> {
+        self.check_digest(tool, call_id, &args_digest(raw_args))
+    }
+
+    /// Checks that the proof covers `tool` called as `call_id` with arguments
+    /// whose canonical digest is `digest` (what the call pipeline checks).
+    pub fn check_digest(&self, tool: &str, call_id: CallId, digest: &str) -> Result<(), String> {
         if self.tool != tool {
             return Err(format!("the approval is for tool `{}`", self.tool));
         }
         if self.call_id != call_id {
             return Err(format!("the approval is for call {}", self.call_id));
         }
-        if self.args_sha256 != args_digest(raw_args) {
+        if self.args_sha256 != digest {
             return Err("the approval is for other arguments".into());
         }
         Ok(())

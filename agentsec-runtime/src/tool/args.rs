@@ -4,38 +4,41 @@
 //! [`ToolError::InvalidArguments`] naming the field, which goes back to the
 //! model so it can correct itself. Nothing here panics.
 
-use std::fmt;
-
-use serde::Deserializer;
-use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, Visitor};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::{ToolError, ToolSchema};
+use crate::call::strict;
 
 /// Limits on the raw argument text a model may send.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ArgLimits {
     /// The largest argument text accepted, in bytes.
     pub max_bytes: usize,
+    /// The deepest nesting accepted (each object or array is one level).
+    pub max_depth: usize,
 }
 
 impl Default for ArgLimits {
-    /// 64 KiB: far above what a tool call needs, far below what would let a
-    /// model flood a tool or the store.
+    /// 64 KiB and 32 levels: far above what a tool call needs, far below
+    /// what would let a model flood a tool or the store.
     fn default() -> Self {
         Self {
             max_bytes: 64 * 1024,
+            max_depth: 32,
         }
     }
 }
 
 /// Decodes `raw` (the model's argument text) for the tool described by
-/// `schema`.
+/// `schema`, strictly: what the call pipeline does before anything else.
 ///
 /// Rejects, with the offending field named where there is one: text over
-/// `limits.max_bytes`, text that is not JSON, JSON that is not an object,
-/// properties the schema does not have, and values of the wrong type.
-/// Empty text counts as `{}`, and `null` for an optional property as absent.
+/// `limits.max_bytes` or nested deeper than `limits.max_depth`, text that is
+/// not JSON, JSON that is not an object, a key given twice (at any depth),
+/// properties the schema does not have (at any depth), and values of the
+/// wrong type. Empty text counts as `{}`, and `null` for an optional
+/// top-level property as absent.
 ///
 /// ```
 /// use agentsec_runtime::tool::{decode_args, ArgLimits, ToolSchema};
@@ -46,32 +49,29 @@ impl Default for ArgLimits {
 /// assert_eq!(ok.limit, 5);
 /// let err = decode_args::<Args>(&schema, r#"{"limit": "five"}"#, ArgLimits::default()).unwrap_err();
 /// assert!(err.to_string().contains("field `limit`"));
+/// let twice = decode_args::<Args>(&schema, r#"{"limit": 1, "limit": 90}"#, ArgLimits::default());
+/// assert!(twice.unwrap_err().to_string().contains("twice"));
 /// ```
 pub fn decode_args<A: DeserializeOwned>(
     schema: &ToolSchema,
     raw: &str,
     limits: ArgLimits,
 ) -> Result<A, ToolError> {
-    let text = within_limits(schema, raw, limits)?;
-    if let Some(args) = decode_well_formed(schema, text) {
-        return Ok(args);
-    }
-    // Something is wrong (or unusual: an escaped key, a `null` to drop):
-    // decode through a `Value` to say exactly what, naming the field.
-    decode_through_value(schema, text)
+    let value = parse_args(schema, raw, limits)?;
+    typed_args(schema, value)
 }
 
-/// [`decode_args`] without its fast path: what it did before it had one.
-/// The fuzz targets check the two always agree.
+/// [`decode_args`] as it was checked against before the strict decoder; kept
+/// for the fuzz targets, which compare the two.
 pub(crate) fn decode_args_slowly<A: DeserializeOwned>(
     schema: &ToolSchema,
     raw: &str,
     limits: ArgLimits,
 ) -> Result<A, ToolError> {
-    decode_through_value(schema, within_limits(schema, raw, limits)?)
+    decode_args(schema, raw, limits)
 }
 
-fn invalid(schema: &ToolSchema, field: Option<String>, message: String) -> ToolError {
+pub(crate) fn invalid(schema: &ToolSchema, field: Option<String>, message: String) -> ToolError {
     ToolError::InvalidArguments {
         tool: schema.name.to_owned(),
         field,
@@ -79,12 +79,13 @@ fn invalid(schema: &ToolSchema, field: Option<String>, message: String) -> ToolE
     }
 }
 
-/// The text to decode: refused when over the limit, `{}` when blank.
-fn within_limits<'r>(
+/// The first step of decoding: the text, within the limits, parsed strictly
+/// into an object whose every field (at every depth) the schema knows.
+pub(crate) fn parse_args(
     schema: &ToolSchema,
-    raw: &'r str,
+    raw: &str,
     limits: ArgLimits,
-) -> Result<&'r str, ToolError> {
+) -> Result<Value, ToolError> {
     if raw.len() > limits.max_bytes {
         return Err(invalid(
             schema,
@@ -96,90 +97,43 @@ fn within_limits<'r>(
             ),
         ));
     }
-    Ok(if raw.trim().is_empty() { "{}" } else { raw })
-}
-
-/// The careful path: the text becomes a `Value`, checked key by key, with
-/// `null`s of optional properties dropped, then decoded with the path of
-/// any error recorded.
-fn decode_through_value<A: DeserializeOwned>(
-    schema: &ToolSchema,
-    text: &str,
-) -> Result<A, ToolError> {
-    let invalid = |field: Option<String>, message: String| invalid(schema, field, message);
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| invalid(None, format!("the arguments are not valid JSON: {e}")))?;
-    let Value::Object(mut fields) = value else {
+    let text = if raw.trim().is_empty() { "{}" } else { raw };
+    let value =
+        strict::parse(text, limits.max_depth).map_err(|e| invalid(schema, e.field, e.message))?;
+    if !value.is_object() {
         return Err(invalid(
+            schema,
             None,
             format!("the arguments must be a JSON object, not {}", kind(&value)),
         ));
-    };
-    let known: Vec<&str> = schema.property_names().collect();
-    if schema.is_object()
-        && let Some(unknown) = fields.keys().find(|k| !known.contains(&k.as_str()))
-    {
-        let expected = if known.is_empty() {
-            "this tool takes no arguments".to_owned()
-        } else {
-            format!("expected one of: {}", known.join(", "))
-        };
-        return Err(invalid(
-            Some(unknown.clone()),
-            format!("unknown field; {expected}"),
-        ));
     }
+    if schema.is_object() {
+        strict::check_fields(&value, &schema.parameters, &schema.parameters)
+            .map_err(|e| invalid(schema, e.field, e.message))?;
+    }
+    Ok(value)
+}
+
+/// The second step: the parsed object decoded into the tool's argument
+/// type, with `null`s of optional top-level properties dropped and the path
+/// of any error recorded.
+pub(crate) fn typed_args<A: DeserializeOwned>(
+    schema: &ToolSchema,
+    value: Value,
+) -> Result<A, ToolError> {
+    let Value::Object(mut fields) = value else {
+        return Err(invalid(
+            schema,
+            None,
+            "the arguments must be a JSON object".into(),
+        ));
+    };
     fields.retain(|k, v| !(v.is_null() && schema.optional.iter().any(|o| o == k)));
     serde_path_to_error::deserialize(Value::Object(fields)).map_err(|e| {
         let path = e.path().to_string();
         let field = (path != ".").then_some(path);
-        invalid(field, e.into_inner().to_string())
+        invalid(schema, field, e.into_inner().to_string())
     })
-}
-
-/// The fast path for arguments that are right, which is most of them: one
-/// pass over the top-level keys (borrowed, values skipped) checks what the
-/// slow path checks — an object, no property the schema lacks, no `null` for
-/// an optional property that would have to be dropped — and a second decodes
-/// the arguments straight from the text. `None` sends the call down the slow
-/// path, which decides exactly as before and explains any failure, so the
-/// fast path changes how long a good call takes, never what is accepted.
-fn decode_well_formed<A: DeserializeOwned>(schema: &ToolSchema, text: &str) -> Option<A> {
-    let mut keys = serde_json::Deserializer::from_str(text);
-    if !keys.deserialize_map(KeysAcceptable { schema }).ok()? {
-        return None;
-    }
-    serde_json::from_str(text).ok()
-}
-
-/// Visits an object's top-level keys: `true` when each is a property of the
-/// schema (if it describes an object) and none is a `null` to drop.
-struct KeysAcceptable<'s> {
-    schema: &'s ToolSchema,
-}
-
-impl<'de> Visitor<'de> for KeysAcceptable<'_> {
-    type Value = bool;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<bool, M::Error> {
-        let checks_names = self.schema.is_object();
-        // A key with escapes cannot be borrowed: an error here, and the slow
-        // path decodes it.
-        while let Some(key) = map.next_key::<&'de str>()? {
-            if checks_names && !self.schema.property_names().any(|p| p == key) {
-                return Ok(false);
-            }
-            let value = map.next_value::<Option<IgnoredAny>>()?;
-            if value.is_none() && self.schema.optional.iter().any(|o| o == key) {
-                return Ok(false);
-            }
-        }
-        Ok(true)
-    }
 }
 
 fn kind(value: &Value) -> &'static str {

@@ -1,16 +1,16 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use serde_json::Value;
-
-use super::{
-    ArgLimits, DynTool, ErasedTool, StateMap, Tool, ToolCtx, ToolError, ToolSchema, ToolSpec,
-};
+use super::{ArgLimits, DynTool, ErasedTool, StateMap, Tool, ToolError, ToolSchema, ToolSpec};
+use crate::guard::{InputGuard, RuleGuard};
 use crate::identity::{CallId, RunId, UserIdentity};
-use crate::permission::{GrantAuthority, GrantRequest};
-use crate::secrets::{MemorySecretStore, SecretStore};
+use crate::permission::GrantAuthority;
+use crate::policy::{AgentPermissions, DefaultPolicy, DynPolicy, Policy};
+use crate::secrets::output::HostAllowlist;
+use crate::secrets::{MemorySecretStore, OutputChecker, RedactingStore, Redactor, SecretStore};
 use crate::tool::ApprovalProof;
 use crate::tool::identity_args::is_identity_argument;
+use crate::trace::EventBus;
 
 /// Who, where and what a tool call is: everything but the model's arguments.
 #[derive(Clone, Debug)]
@@ -111,6 +111,12 @@ pub struct DispatcherBuilder {
     secrets: Arc<dyn SecretStore>,
     grants: Option<Arc<GrantAuthority>>,
     limits: ArgLimits,
+    redactor: Redactor,
+    policy: Option<Arc<dyn DynPolicy>>,
+    permissions: Option<AgentPermissions>,
+    input_guard: Option<Arc<dyn InputGuard>>,
+    output_hosts: HostAllowlist,
+    events: EventBus,
 }
 
 impl DispatcherBuilder {
@@ -162,10 +168,55 @@ impl DispatcherBuilder {
         self
     }
 
+    /// The policy deciding each call. Without one, the dispatcher uses
+    /// [`DefaultPolicy`]: a call is never run undecided.
+    pub fn policy(mut self, policy: impl Policy) -> Self {
+        self.policy = Some(Arc::new(policy));
+        self
+    }
+
+    /// A shared policy.
+    pub fn policy_arc(mut self, policy: Arc<dyn DynPolicy>) -> Self {
+        self.policy = Some(policy);
+        self
+    }
+
+    /// Narrows what the agent may do, whatever its users may (the runtime
+    /// sets it from the agent's declared tools).
+    pub fn agent_permissions(mut self, permissions: AgentPermissions) -> Self {
+        self.permissions = Some(permissions);
+        self
+    }
+
+    /// The screening of untrusted tool output (default: the built-in
+    /// [`RuleGuard`]).
+    pub fn input_guard_arc(mut self, guard: Arc<dyn InputGuard>) -> Self {
+        self.input_guard = Some(guard);
+        self
+    }
+
+    /// Hosts that outgoing messages may link to with data in the URL
+    /// (default: none).
+    pub fn output_hosts(mut self, hosts: HostAllowlist) -> Self {
+        self.output_hosts = hosts;
+        self
+    }
+
+    /// Where the pipeline's security events go.
+    pub fn events(mut self, events: EventBus) -> Self {
+        self.events = events;
+        self
+    }
+
     /// Checks every tool's needs and builds the dispatcher. Missing state,
     /// missing secrets, duplicate names and identity arguments are reported
     /// here, before any run, naming the tool.
-    pub async fn build(self) -> Result<Dispatcher, BuildError> {
+    pub async fn build(mut self) -> Result<Dispatcher, BuildError> {
+        // Every secret read through the store, starting with the presence
+        // checks below, is registered with the redactor.
+        let redactor = Redactor::new();
+        self.secrets = Arc::new(RedactingStore::new(self.secrets, redactor.clone()));
+        self.redactor = redactor;
         let mut tools = HashMap::new();
         for tool in self.tools {
             let spec = tool.spec();
@@ -206,6 +257,7 @@ impl DispatcherBuilder {
                 return Err(BuildError::DuplicateTool(spec.name.into()));
             }
         }
+        let redactor = self.redactor;
         Ok(Dispatcher {
             tools,
             state: Arc::new(self.state),
@@ -215,18 +267,32 @@ impl DispatcherBuilder {
                 .unwrap_or_else(|| Arc::new(GrantAuthority::random())),
             limits: self.limits,
             names: OnceLock::new(),
+            policy: self
+                .policy
+                .unwrap_or_else(|| Arc::new(DefaultPolicy::new())),
+            permissions: self.permissions,
+            input_guard: self
+                .input_guard
+                .unwrap_or_else(|| Arc::new(RuleGuard::new())),
+            output: OutputChecker::new(redactor.clone()).with_allowlist(self.output_hosts),
+            redactor,
+            events: self.events,
         })
     }
 }
 
-struct Registered {
-    tool: Arc<dyn DynTool>,
-    schema: &'static ToolSchema,
+pub(crate) struct Registered {
+    pub(crate) tool: Arc<dyn DynTool>,
+    pub(crate) schema: &'static ToolSchema,
 }
 
-/// Runs a model's tool calls (a name and JSON argument text) through the
-/// guarded path: it mints the call's scoped grant, builds the [`ToolCtx`],
-/// and calls [`Tool::invoke`], which verifies the grant before anything runs.
+/// An agent's tools, and the one call pipeline ([`crate::call`]) every call
+/// of them goes through: decoded once and strictly, decided by the policy
+/// and the run's guards, approved where needed, run under a grant minted for
+/// exactly that call, with a panic caught and the output protected.
+///
+/// [`dispatch`](Self::dispatch) runs one call through the whole pipeline;
+/// the engine runs the same steps with a run's state around them.
 ///
 /// ```
 /// use agentsec_runtime::identity::{RunId, UserIdentity};
@@ -252,12 +318,18 @@ struct Registered {
 /// # });
 /// ```
 pub struct Dispatcher {
-    tools: HashMap<&'static str, Registered>,
-    state: Arc<StateMap>,
-    secrets: Arc<dyn SecretStore>,
-    grants: Arc<GrantAuthority>,
-    limits: ArgLimits,
+    pub(crate) tools: HashMap<&'static str, Registered>,
+    pub(crate) state: Arc<StateMap>,
+    pub(crate) secrets: Arc<dyn SecretStore>,
+    pub(crate) grants: Arc<GrantAuthority>,
+    pub(crate) limits: ArgLimits,
     names: OnceLock<Vec<&'static str>>,
+    pub(crate) policy: Arc<dyn DynPolicy>,
+    pub(crate) permissions: Option<AgentPermissions>,
+    pub(crate) input_guard: Arc<dyn InputGuard>,
+    pub(crate) output: OutputChecker,
+    pub(crate) redactor: Redactor,
+    pub(crate) events: EventBus,
 }
 
 impl Dispatcher {
@@ -269,6 +341,12 @@ impl Dispatcher {
             secrets: Arc::new(MemorySecretStore::new()),
             grants: None,
             limits: ArgLimits::default(),
+            redactor: Redactor::new(),
+            policy: None,
+            permissions: None,
+            input_guard: None,
+            output_hosts: HostAllowlist::new(),
+            events: EventBus::default(),
         }
     }
 
@@ -294,15 +372,31 @@ impl Dispatcher {
         &self.grants
     }
 
-    /// The secret store tools read from.
+    /// The secret store tools read from (every value read is registered
+    /// with [`redactor`](Self::redactor)).
     pub fn secret_store(&self) -> &Arc<dyn SecretStore> {
         &self.secrets
+    }
+
+    /// The application state of type `T` the tools receive, if it was given.
+    pub fn state_of<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.state.get::<T>()
+    }
+
+    /// The redactor: every secret the tools read is registered with it.
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    /// The security events the pipeline publishes.
+    pub fn events(&self) -> &EventBus {
+        &self.events
     }
 
     /// Checks that the tool exists and `raw_args` decode into its arguments,
     /// without running it.
     pub fn validate(&self, name: &str, raw_args: &str) -> Result<(), ToolError> {
-        self.lookup(name)?.tool.validate(raw_args, self.limits)
+        self.decode(name, raw_args).map(drop)
     }
 
     /// The number of registered tools.
@@ -315,46 +409,7 @@ impl Dispatcher {
         self.tools.is_empty()
     }
 
-    /// Runs the model's call of `name` with `raw_args` under a freshly
-    /// minted grant for exactly this call.
-    pub async fn dispatch(
-        &self,
-        call: &CallContext,
-        name: &str,
-        raw_args: &str,
-    ) -> Result<Value, ToolError> {
-        let registered = self.lookup(name)?;
-        let grant = self
-            .grants
-            .mint_token(&GrantRequest {
-                user: &call.user,
-                agent: &call.agent,
-                run: call.run_id,
-                call: call.call_id,
-                step: call.step,
-                spec: registered.tool.spec(),
-            })
-            .map_err(|source| ToolError::Grant {
-                tool: name.to_owned(),
-                source,
-            })?;
-        self.run(registered, call, raw_args, grant).await
-    }
-
-    /// Runs the call under a grant obtained elsewhere (another worker, or a
-    /// test presenting a forged one). The grant is verified like any other.
-    pub async fn dispatch_with_grant(
-        &self,
-        call: &CallContext,
-        name: &str,
-        raw_args: &str,
-        grant: &str,
-    ) -> Result<Value, ToolError> {
-        let registered = self.lookup(name)?;
-        self.run(registered, call, raw_args, grant.to_owned()).await
-    }
-
-    fn lookup(&self, name: &str) -> Result<&Registered, ToolError> {
+    pub(crate) fn lookup(&self, name: &str) -> Result<&Registered, ToolError> {
         self.tools.get(name).ok_or_else(|| ToolError::UnknownTool {
             name: name.to_owned(),
             suggestion: closest(name, self.names()),
@@ -367,31 +422,6 @@ impl Dispatcher {
             names.sort_unstable();
             names
         })
-    }
-
-    async fn run(
-        &self,
-        registered: &Registered,
-        call: &CallContext,
-        raw_args: &str,
-        grant: String,
-    ) -> Result<Value, ToolError> {
-        let ctx = ToolCtx {
-            tool: registered.tool.spec().name,
-            run_id: call.run_id,
-            step: call.step,
-            call_id: call.call_id,
-            agent: call.agent.clone(),
-            user: call.user.clone(),
-            grant,
-            authority: Some(self.grants.clone()),
-            claims: OnceLock::new(),
-            approval: call.approval.clone(),
-            idempotency_key: call.idempotency_key.clone(),
-            state: self.state.clone(),
-            secrets: self.secrets.clone(),
-        };
-        registered.tool.invoke(&ctx, raw_args, self.limits).await
     }
 }
 

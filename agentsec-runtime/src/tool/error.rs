@@ -93,6 +93,15 @@ pub enum ToolError {
         /// The serializer's message.
         message: String,
     },
+    /// The tool body panicked. The pipeline caught the panic: the call
+    /// failed, the run and the process go on.
+    #[error("tool `{tool}` failed unexpectedly (it panicked: {message})")]
+    Panicked {
+        /// The tool called.
+        tool: String,
+        /// The panic's message, redacted.
+        message: String,
+    },
     /// The tool body failed.
     #[error("{message}")]
     Failed {

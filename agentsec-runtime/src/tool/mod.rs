@@ -1,11 +1,11 @@
-//! Tools: what the `#[tool]` macro generates, and the guarded path every
-//! tool call takes.
+//! Tools: what the `#[tool]` macro generates, the registry of an agent's
+//! tools ([`Dispatcher`]) and the context a tool runs with.
 //!
-//! A call runs only through [`Tool::invoke`] (the [`Dispatcher`] calls it),
-//! which in order: verifies the call's scoped grant covers the tool's
-//! [`ToolSpec`]; refuses an irreversible tool without an approval of this
-//! exact call; decodes the model's arguments strictly; runs the body inside a
-//! `tool.call` span; and serializes the result.
+//! A tool implements one thing, [`Tool::execute`]. Everything that guards a
+//! call — strict decoding, the policy, approval, the scoped grant, catching
+//! a panic, protecting the output — is done by the call pipeline
+//! ([`crate::call`]) before and after `execute`, never by the tool, so no
+//! tool (generated or written by hand) can skip it.
 
 mod approval;
 mod args;
@@ -17,6 +17,7 @@ mod schema;
 mod spec;
 mod state;
 
+use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -24,11 +25,10 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tracing::Instrument;
 
 pub use approval::{ApprovalProof, args_digest, canonical_json};
-pub(crate) use args::decode_args_slowly;
 pub use args::{ArgLimits, decode_args};
+pub(crate) use args::{decode_args_slowly, parse_args};
 pub use ctx::ToolCtx;
 pub use dispatcher::{BuildError, CallContext, Dispatcher, DispatcherBuilder};
 pub use error::ToolError;
@@ -39,12 +39,17 @@ pub use spec::{
 };
 pub use state::StateMap;
 
-/// A boxed, `Send` future, as returned by [`DynTool::invoke`].
+/// A boxed, `Send` future, as returned by [`DynTool::execute`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A tool the model can call. The `#[tool]` macro implements it; it can also
-/// be implemented by hand, and then goes through the same guarded path and
+/// be implemented by hand, and then goes through the same call pipeline and
 /// the same agent-level compile-time checks (they read [`Tool::SPEC`]).
+///
+/// The trait has no way to run a call other than [`execute`](Tool::execute),
+/// which the pipeline calls only after the arguments decoded strictly, the
+/// policy allowed the call, a person approved it where needed and the call's
+/// grant verified.
 ///
 /// ```
 /// use agentsec_runtime::tool::{Tool, ToolCtx, ToolError, ToolSpec};
@@ -77,21 +82,12 @@ pub trait Tool: Sized + Send + Sync + 'static {
         cached_schema::<Self>()
     }
 
-    /// Runs the body with decoded arguments. Called only by [`Tool::invoke`],
-    /// after the grant and arguments are checked.
+    /// Runs the body with decoded arguments. Called only by the call
+    /// pipeline, after every check of the call passed.
     fn execute(
         ctx: &ToolCtx,
         args: Self::Args,
     ) -> impl Future<Output = Result<Self::Output, ToolError>> + Send;
-
-    /// The guarded path: grant, approval, arguments, span, body, result.
-    fn invoke(
-        ctx: &ToolCtx,
-        raw_args: &str,
-        limits: ArgLimits,
-    ) -> impl Future<Output = Result<Value, ToolError>> + Send {
-        invoke::<Self>(ctx, Self::schema(), raw_args, limits)
-    }
 }
 
 /// The schema of `T` from the process-wide cache (built on first use).
@@ -112,67 +108,50 @@ pub fn cached_schema<T: Tool>() -> &'static ToolSchema {
         .or_insert_with(|| Box::leak(Box::new(ToolSchema::of::<T>())))
 }
 
-async fn invoke<T: Tool>(
-    ctx: &ToolCtx,
-    schema: &'static ToolSchema,
-    raw_args: &str,
-    limits: ArgLimits,
-) -> Result<Value, ToolError> {
-    let spec = &T::SPEC;
-    ctx.verify_grant(spec).map_err(|source| ToolError::Grant {
-        tool: spec.name.to_owned(),
-        source,
-    })?;
-    if spec.is_irreversible() {
-        let proof = ctx.approval().ok_or_else(|| ToolError::ApprovalRequired {
-            tool: spec.name.to_owned(),
-            reason: "no approval is attached".into(),
-        })?;
-        proof
-            .check(spec.name, ctx.call_id(), raw_args)
-            .map_err(|reason| ToolError::ApprovalRequired {
-                tool: spec.name.to_owned(),
-                reason,
-            })?;
+/// A tool's arguments, decoded into its own argument type and held without
+/// naming it, between [`DynTool::decode`] and [`DynTool::execute`].
+// The mutex makes the holder `Sync` (a decoded call is shared across the
+// pipeline's awaits) without asking every argument type to be `Sync`; it is
+// only ever locked once, to take the arguments out.
+pub struct TypedArgs(std::sync::Mutex<Box<dyn Any + Send>>);
+
+impl TypedArgs {
+    /// Wraps decoded arguments.
+    pub fn new<A: Send + 'static>(args: A) -> Self {
+        Self(std::sync::Mutex::new(Box::new(args)))
     }
-    let args: T::Args = decode_args(schema, raw_args, limits)?;
-    let span = tracing::info_span!(
-        "tool.call",
-        otel.name = %format_args!("execute_tool {}", spec.name),
-        gen_ai.operation.name = "execute_tool",
-        gen_ai.tool.name = spec.name,
-        gen_ai.tool.call.id = %ctx.call_id(),
-        run_id = %ctx.run_id(),
-        agent = ctx.agent(),
-        user = %ctx.user().id,
-        tool = spec.name,
-        call_id = %ctx.call_id(),
-        step = ctx.step(),
-        irreversible = spec.is_irreversible(),
-    );
-    let output = T::execute(ctx, args).instrument(span).await?;
-    serde_json::to_value(output).map_err(|e| ToolError::Output {
-        tool: spec.name.to_owned(),
-        message: e.to_string(),
-    })
+
+    /// The arguments as `A`, or `None` when they are of another type.
+    pub fn into_inner<A: 'static>(self) -> Option<A> {
+        let boxed = self.0.into_inner().unwrap_or_else(|p| p.into_inner());
+        boxed.downcast::<A>().ok().map(|a| *a)
+    }
 }
 
-/// A type-erased [`Tool`], so tools of different types can sit in one registry.
+impl std::fmt::Debug for TypedArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TypedArgs(..)")
+    }
+}
+
+/// A type-erased [`Tool`], so tools of different types can sit in one
+/// registry. The call pipeline decodes with it and, once every check of the
+/// call passed, executes with it; like [`Tool`], it cannot skip a check,
+/// because the checks are not its to make.
 pub trait DynTool: Send + Sync + 'static {
     /// The tool's spec.
     fn spec(&self) -> &'static ToolSpec;
     /// The tool's schema.
     fn schema(&self) -> &'static ToolSchema;
-    /// Checks that `raw_args` decode into the tool's arguments, without
-    /// running anything (so a call is validated before a person is asked to
-    /// approve it).
-    fn validate(&self, raw_args: &str, limits: ArgLimits) -> Result<(), ToolError>;
-    /// Runs the guarded path.
-    fn invoke<'a>(
+    /// Decodes arguments the pipeline already parsed strictly (an object
+    /// whose fields the schema knows) into the tool's argument type.
+    fn decode(&self, arguments: Value) -> Result<TypedArgs, ToolError>;
+    /// Runs the body with arguments from [`decode`](DynTool::decode) and
+    /// serializes its result.
+    fn execute<'a>(
         &'a self,
         ctx: &'a ToolCtx,
-        raw_args: &'a str,
-        limits: ArgLimits,
+        args: TypedArgs,
     ) -> BoxFuture<'a, Result<Value, ToolError>>;
 }
 
@@ -201,16 +180,28 @@ impl<T: Tool> DynTool for ErasedTool<T> {
         T::schema()
     }
 
-    fn validate(&self, raw_args: &str, limits: ArgLimits) -> Result<(), ToolError> {
-        decode_args::<T::Args>(T::schema(), raw_args, limits).map(drop)
+    fn decode(&self, arguments: Value) -> Result<TypedArgs, ToolError> {
+        args::typed_args::<T::Args>(T::schema(), arguments).map(TypedArgs::new)
     }
 
-    fn invoke<'a>(
+    fn execute<'a>(
         &'a self,
         ctx: &'a ToolCtx,
-        raw_args: &'a str,
-        limits: ArgLimits,
+        args: TypedArgs,
     ) -> BoxFuture<'a, Result<Value, ToolError>> {
-        Box::pin(T::invoke(ctx, raw_args, limits))
+        Box::pin(async move {
+            let spec = &T::SPEC;
+            let args = args
+                .into_inner::<T::Args>()
+                .ok_or_else(|| ToolError::Output {
+                    tool: spec.name.to_owned(),
+                    message: "the arguments were decoded for another tool".into(),
+                })?;
+            let output = T::execute(ctx, args).await?;
+            serde_json::to_value(output).map_err(|e| ToolError::Output {
+                tool: spec.name.to_owned(),
+                message: e.to_string(),
+            })
+        })
     }
 }

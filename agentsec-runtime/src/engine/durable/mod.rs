@@ -272,7 +272,7 @@ fn step_record(state: &RunState) -> serde_json::Value {
             let approver = match &c.status {
                 CallStatus::Approved { proof } => Some(proof.approver.as_str()),
                 CallStatus::Rejected { approver, .. } => Some(approver.as_str()),
-                _ => None,
+                _ => c.approval.as_ref().map(|a| a.approver.as_str()),
             };
             json!({
                 "call_id": c.call_id,
@@ -283,6 +283,8 @@ fn step_record(state: &RunState) -> serde_json::Value {
                 "status": status_name(&c.status),
                 "decision": c.decision,
                 "approver": approver,
+                "approval": c.approval,
+                "outcome": c.outcome,
                 "grant_jti": c.grant_jti,
             })
         })

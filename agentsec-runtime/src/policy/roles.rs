@@ -59,7 +59,7 @@ impl RoleRules {
 ///     .role("billing", RoleRules::new().tools(["refund_order"]));
 ///
 /// let args = serde_json::json!({ "order_id": "o-1" });
-/// let decide = |user: &UserIdentity| policy.decide(&PolicyRequest {
+/// let decide = |user: &UserIdentity| policy.decide_now(&PolicyRequest {
 ///     user, agent: "support", agent_permissions: None, tool: &REFUND, arguments: &args,
 /// });
 /// assert!(decide(&UserIdentity::new("bob").with_roles(["billing"])).is_allow());
@@ -86,7 +86,15 @@ impl RolePolicy {
 }
 
 impl Policy for RolePolicy {
-    fn decide(&self, request: &PolicyRequest<'_>) -> Decision {
+    async fn decide(&self, request: &PolicyRequest<'_>) -> Decision {
+        self.decide_now(request)
+    }
+}
+
+impl RolePolicy {
+    /// The decision for `request`, computed at once: these rules need no
+    /// I/O, so callers outside an async context can ask too.
+    pub fn decide_now(&self, request: &PolicyRequest<'_>) -> Decision {
         let allowed = request
             .user
             .roles

@@ -11,6 +11,7 @@ mod default;
 mod effects;
 mod roles;
 
+use std::future::Future;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -21,7 +22,7 @@ pub use effects::{AgentPermissions, EffectSet, PolicyError};
 pub use roles::{RolePolicy, RoleRules};
 
 use crate::identity::UserIdentity;
-use crate::tool::ToolSpec;
+use crate::tool::{BoxFuture, ToolSpec};
 
 /// Everything a policy sees about one proposed tool call.
 #[derive(Clone, Copy, Debug)]
@@ -92,17 +93,18 @@ impl Decision {
 }
 
 /// Decides tool calls. Implement it for application rules and compose with
-/// [`PolicySet`].
+/// [`PolicySet`]. `decide` is `async`, so a rule may consult a database or a
+/// service; rules that need no I/O just return.
 ///
 /// ```
 /// use agentsec_runtime::identity::UserIdentity;
-/// use agentsec_runtime::permission::{Decision, Policy, PolicyRequest};
+/// use agentsec_runtime::policy::{Decision, Policy, PolicyRequest};
 /// use agentsec_runtime::tool::ToolSpec;
 ///
 /// /// No tool calls outside office hours (the hour comes from a clock in real code).
 /// struct OfficeHours { hour: u8 }
 /// impl Policy for OfficeHours {
-///     fn decide(&self, _request: &PolicyRequest<'_>) -> Decision {
+///     async fn decide(&self, _request: &PolicyRequest<'_>) -> Decision {
 ///         if (8..18).contains(&self.hour) { Decision::Allow }
 ///         else { Decision::deny("tools are available from 08:00 to 18:00") }
 ///     }
@@ -110,26 +112,40 @@ impl Decision {
 ///
 /// const SPEC: ToolSpec = ToolSpec::new("now", "The time.");
 /// let user = UserIdentity::new("alice");
+/// let args = serde_json::json!({});
 /// let request = PolicyRequest {
 ///     user: &user, agent: "support", agent_permissions: None,
-///     tool: &SPEC, arguments: &serde_json::json!({}),
+///     tool: &SPEC, arguments: &args,
 /// };
-/// assert!(OfficeHours { hour: 23 }.decide(&request).is_deny());
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// assert!(OfficeHours { hour: 23 }.decide(&request).await.is_deny());
+/// # });
 /// ```
-pub trait Policy: Send + Sync {
+pub trait Policy: Send + Sync + 'static {
     /// The decision for one proposed call.
-    fn decide(&self, request: &PolicyRequest<'_>) -> Decision;
+    fn decide(&self, request: &PolicyRequest<'_>) -> impl Future<Output = Decision> + Send;
 }
 
-impl<P: Policy + ?Sized> Policy for Box<P> {
-    fn decide(&self, request: &PolicyRequest<'_>) -> Decision {
-        (**self).decide(request)
+/// A [`Policy`] behind a pointer (`Arc<dyn DynPolicy>`), as the runtime and
+/// [`PolicySet`] hold them. Implemented for every `Policy`; not implemented
+/// by hand.
+pub trait DynPolicy: Send + Sync + 'static {
+    /// [`Policy::decide`], boxed.
+    fn decide_boxed<'a>(&'a self, request: &'a PolicyRequest<'a>) -> BoxFuture<'a, Decision>;
+    /// The policy's type name, recorded with a denial so an investigation
+    /// knows which rule refused the call.
+    fn policy_name(&self) -> &'static str;
+}
+
+impl<P: Policy> DynPolicy for P {
+    fn decide_boxed<'a>(&'a self, request: &'a PolicyRequest<'a>) -> BoxFuture<'a, Decision> {
+        Box::pin(self.decide(request))
     }
-}
 
-impl<P: Policy + ?Sized> Policy for Arc<P> {
-    fn decide(&self, request: &PolicyRequest<'_>) -> Decision {
-        (**self).decide(request)
+    fn policy_name(&self) -> &'static str {
+        let name = std::any::type_name::<P>();
+        // `agentsec_runtime::policy::default::DefaultPolicy` → `DefaultPolicy`.
+        name.rsplit("::").next().unwrap_or(name)
     }
 }
 
@@ -139,7 +155,7 @@ impl<P: Policy + ?Sized> Policy for Arc<P> {
 ///
 /// ```
 /// use agentsec_runtime::identity::UserIdentity;
-/// use agentsec_runtime::permission::{
+/// use agentsec_runtime::policy::{
 ///     DefaultPolicy, EffectSet, Policy, PolicyRequest, PolicySet, RolePolicy, RoleRules,
 /// };
 /// use agentsec_runtime::tool::{Effect, EffectKind, Scope, ToolSpec};
@@ -158,15 +174,23 @@ impl<P: Policy + ?Sized> Policy for Arc<P> {
 ///     ));
 ///
 /// let args = serde_json::json!({ "limit": 5 });
-/// let ask = |user: &UserIdentity| policy.decide(&PolicyRequest {
-///     user, agent: "support", agent_permissions: None, tool: &LIST_ORDERS, arguments: &args,
-/// });
-/// assert!(ask(&UserIdentity::new("alice").with_roles(["customer"])).is_allow());
-/// assert!(ask(&UserIdentity::new("mallory")).is_deny());
+/// let ask = |user: UserIdentity| {
+///     let (policy, args) = (&policy, &args);
+///     async move {
+///         policy.decide(&PolicyRequest {
+///             user: &user, agent: "support", agent_permissions: None,
+///             tool: &LIST_ORDERS, arguments: args,
+///         }).await
+///     }
+/// };
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// assert!(ask(UserIdentity::new("alice").with_roles(["customer"])).await.is_allow());
+/// assert!(ask(UserIdentity::new("mallory")).await.is_deny());
+/// # });
 /// ```
 #[derive(Clone, Default)]
 pub struct PolicySet {
-    policies: Vec<Arc<dyn Policy>>,
+    policies: Vec<Arc<dyn DynPolicy>>,
 }
 
 impl std::fmt::Debug for PolicySet {
@@ -190,7 +214,7 @@ impl PolicySet {
     }
 
     /// Adds a shared policy.
-    pub fn with_shared(mut self, policy: Arc<dyn Policy>) -> Self {
+    pub fn with_shared(mut self, policy: Arc<dyn DynPolicy>) -> Self {
         self.policies.push(policy);
         self
     }
@@ -207,13 +231,13 @@ impl PolicySet {
 }
 
 impl Policy for PolicySet {
-    fn decide(&self, request: &PolicyRequest<'_>) -> Decision {
+    async fn decide(&self, request: &PolicyRequest<'_>) -> Decision {
         if self.policies.is_empty() {
             return Decision::deny("no policy is configured for tool calls");
         }
         let mut approval = None;
         for policy in &self.policies {
-            match policy.decide(request) {
+            match policy.decide_boxed(request).await {
                 deny @ Decision::Deny { .. } => return deny,
                 require @ Decision::RequireApproval { .. } => {
                     approval.get_or_insert(require);

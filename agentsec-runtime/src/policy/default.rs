@@ -59,7 +59,7 @@ type UserEffects = Arc<dyn Fn(&UserIdentity) -> EffectSet + Send + Sync>;
 /// };
 /// let policy = DefaultPolicy::new().global_writes_require_role("admin");
 /// let args = serde_json::json!({});
-/// let decide = |user: &UserIdentity| policy.decide(&PolicyRequest {
+/// let decide = |user: &UserIdentity| policy.decide_now(&PolicyRequest {
 ///     user, agent: "ops", agent_permissions: None, tool: &PURGE_CACHE, arguments: &args,
 /// });
 /// assert!(decide(&UserIdentity::new("root").with_roles(["admin"])).is_allow());
@@ -136,7 +136,15 @@ impl DefaultPolicy {
 }
 
 impl Policy for DefaultPolicy {
-    fn decide(&self, request: &PolicyRequest<'_>) -> Decision {
+    async fn decide(&self, request: &PolicyRequest<'_>) -> Decision {
+        self.decide_now(request)
+    }
+}
+
+impl DefaultPolicy {
+    /// The decision for `request`, computed at once: these rules need no
+    /// I/O, so callers outside an async context can ask too.
+    pub fn decide_now(&self, request: &PolicyRequest<'_>) -> Decision {
         let tool = request.tool;
         let user = request.user;
 

@@ -1,0 +1,240 @@
+//! Decide: the policy, the run's taint and the outgoing checks, in one
+//! place, producing one typed [`CallDecision`].
+
+use serde::{Deserialize, Serialize};
+
+use super::ValidatedCall;
+use crate::guard::TaintTracker;
+use crate::policy::{Decision, PolicyRequest};
+use crate::tool::{CallContext, Dispatcher, ToolError};
+use crate::trace::SecurityEvent;
+
+/// The run around a call: who and where it is, and what the run has taken
+/// in so far. A call dispatched on its own has no run history.
+#[derive(Clone, Copy, Debug)]
+pub struct CallScope<'a> {
+    /// The call's identity: run, step, call id, agent, user, approval.
+    pub call: &'a CallContext,
+    /// What the run has read (untrusted content, private data); `None` for
+    /// a call outside a run.
+    pub taint: Option<&'a TaintTracker>,
+    /// The run's spotlighting boundary; `None` draws a fresh one.
+    pub boundary: Option<&'a str>,
+}
+
+impl<'a> CallScope<'a> {
+    /// The scope of a call made outside any run.
+    pub fn new(call: &'a CallContext) -> Self {
+        Self {
+            call,
+            taint: None,
+            boundary: None,
+        }
+    }
+}
+
+/// Why a person must approve a call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ApprovalReason {
+    /// The tool is `#[irreversible]`.
+    Irreversible {
+        /// The tool's declared reason.
+        reason: String,
+    },
+    /// The policy asked for a person.
+    Policy {
+        /// What the policy said.
+        reason: String,
+    },
+    /// The rule of two: the run read untrusted content and private data, and
+    /// the call changes something.
+    RuleOfTwo {
+        /// Why.
+        reason: String,
+    },
+    /// The run read untrusted content and the call's arguments carry a link
+    /// with data to a host outside the allowlist.
+    DataInLink {
+        /// Which hosts.
+        reason: String,
+    },
+}
+
+impl ApprovalReason {
+    /// The words an approver reads.
+    pub fn text(&self) -> &str {
+        match self {
+            ApprovalReason::Irreversible { reason }
+            | ApprovalReason::Policy { reason }
+            | ApprovalReason::RuleOfTwo { reason }
+            | ApprovalReason::DataInLink { reason } => reason,
+        }
+    }
+}
+
+/// What the pipeline decided about a call, recorded with it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum CallDecision {
+    /// The call runs without a person.
+    Allowed,
+    /// The call runs once a person approves it.
+    NeedsApproval {
+        /// Every reason that applies, most fundamental first.
+        reasons: Vec<ApprovalReason>,
+    },
+    /// The policy refused the call.
+    DeniedByPolicy {
+        /// The policy that refused (its type name).
+        policy: String,
+        /// Its reason (shown to the model).
+        reason: String,
+    },
+    /// The call would send a secret, or a link with data to a host outside
+    /// the allowlist, outside the system.
+    RefusedOutgoing {
+        /// Why.
+        reason: String,
+    },
+    /// The call never reached the policy: an unknown tool, or arguments that
+    /// did not decode.
+    Invalid {
+        /// The error, as the model saw it.
+        error: String,
+    },
+}
+
+impl CallDecision {
+    /// Whether the call may run (at once, or once approved).
+    pub fn permits_running(&self) -> bool {
+        matches!(
+            self,
+            CallDecision::Allowed | CallDecision::NeedsApproval { .. }
+        )
+    }
+
+    /// Whether a person must approve the call before it runs.
+    pub fn needs_approval(&self) -> bool {
+        matches!(self, CallDecision::NeedsApproval { .. })
+    }
+
+    /// The reasons joined for an approver: `irreversible: moves money; ...`.
+    pub fn approval_text(&self) -> Option<String> {
+        match self {
+            CallDecision::NeedsApproval { reasons } => Some(
+                reasons
+                    .iter()
+                    .map(ApprovalReason::text)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            _ => None,
+        }
+    }
+
+    /// The error a refused call ends with, `None` when it may run.
+    pub fn refusal(&self, tool: &str) -> Option<ToolError> {
+        match self {
+            CallDecision::Allowed | CallDecision::NeedsApproval { .. } => None,
+            CallDecision::DeniedByPolicy { reason, .. } => Some(ToolError::Denied {
+                tool: tool.to_owned(),
+                reason: reason.clone(),
+            }),
+            CallDecision::RefusedOutgoing { reason } => Some(ToolError::Denied {
+                tool: tool.to_owned(),
+                reason: reason.clone(),
+            }),
+            CallDecision::Invalid { error } => Some(ToolError::Denied {
+                tool: tool.to_owned(),
+                reason: error.clone(),
+            }),
+        }
+    }
+}
+
+impl Dispatcher {
+    /// Decides a decoded call: the policy first (a denial ends it), then
+    /// the outgoing checks of an egress call (a secret or a link with data
+    /// to an unlisted host refuses it), then every reason a person must
+    /// approve it — the tool is irreversible, the policy asks, the rule of
+    /// two, a link carrying data after untrusted content. Publishes what it
+    /// decided as security events.
+    pub async fn decide(&self, scope: &CallScope<'_>, call: &ValidatedCall) -> CallDecision {
+        let spec = call.spec();
+        let context = scope.call;
+        let request = PolicyRequest {
+            user: &context.user,
+            agent: &context.agent,
+            agent_permissions: self.permissions.as_ref(),
+            tool: spec,
+            arguments: call.arguments(),
+        };
+        let mut reasons = Vec::new();
+        match self.policy.decide_boxed(&request).await {
+            Decision::Deny { reason } => {
+                self.events.publish(SecurityEvent::PermissionDenied {
+                    run_id: context.run_id,
+                    agent: context.agent.clone(),
+                    user: context.user.id.clone(),
+                    tool: spec.name.to_owned(),
+                    call_id: context.call_id,
+                    reason: reason.clone(),
+                });
+                return CallDecision::DeniedByPolicy {
+                    policy: self.policy.policy_name().to_owned(),
+                    reason,
+                };
+            }
+            Decision::RequireApproval { reason } => {
+                reasons.push(ApprovalReason::Policy { reason });
+            }
+            Decision::Allow => {}
+        }
+        if let Err(reason) = self.check_outgoing(scope, spec, call.arguments()) {
+            return CallDecision::RefusedOutgoing { reason };
+        }
+        if let Some(irreversible) = spec.irreversible {
+            let reason = irreversible
+                .reason
+                .unwrap_or("the tool is irreversible")
+                .to_owned();
+            // The policy's words come first, the tool's own reason second;
+            // the same words twice would only repeat.
+            if !reasons.iter().any(|r: &ApprovalReason| r.text() == reason) {
+                reasons.insert(0, ApprovalReason::Irreversible { reason });
+            }
+        }
+        if let Some(reason) = scope.taint.and_then(|t| t.requires_approval(spec)) {
+            self.publish_escalation(context, spec.name, &reason);
+            reasons.push(ApprovalReason::RuleOfTwo { reason });
+        }
+        if let Some(reason) = self.data_in_link(scope, spec, call.arguments()) {
+            self.publish_escalation(context, spec.name, &reason);
+            reasons.push(ApprovalReason::DataInLink { reason });
+        }
+        if reasons.is_empty() {
+            return CallDecision::Allowed;
+        }
+        let decision = CallDecision::NeedsApproval { reasons };
+        let text = decision.approval_text().unwrap_or_default();
+        self.events.publish(SecurityEvent::ApprovalRequested {
+            run_id: context.run_id,
+            agent: context.agent.clone(),
+            user: context.user.id.clone(),
+            tool: spec.name.to_owned(),
+            call_id: context.call_id,
+            reason: text,
+        });
+        decision
+    }
+
+    fn publish_escalation(&self, context: &CallContext, tool: &str, reason: &str) {
+        self.events.publish(SecurityEvent::TaintEscalation {
+            run_id: context.run_id,
+            agent: context.agent.clone(),
+            tool: tool.to_owned(),
+            reason: reason.to_owned(),
+        });
+    }
+}
