@@ -76,12 +76,7 @@ pub fn spanned_error(
 
 /// The valid key closest to `key`, if close enough to be a typo.
 pub fn did_you_mean<'a>(key: &str, valid: &[&'a str]) -> Option<&'a str> {
-    valid
-        .iter()
-        .map(|v| (edit_distance(key, v), *v))
-        .filter(|(d, v)| *d <= (v.len().max(key.len()) / 3).max(1))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, v)| v)
+    agentsec_core::suggest::closest(key, valid)
 }
 
 /// The help line for an unknown key.
@@ -90,25 +85,6 @@ pub fn unknown_key_help(key: &str, valid: &[&str]) -> String {
         Some(suggestion) => format!("did you mean `{suggestion}`?"),
         None => format!("the keys are: {}", valid.join(", ")),
     }
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                prev
-            } else {
-                1 + prev.min(row[j]).min(row[j + 1])
-            };
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 /// The text of the `///` doc comments among `attrs`, lines joined by `\n`

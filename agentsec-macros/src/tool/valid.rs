@@ -8,9 +8,7 @@ use super::attr::{EffectKind, ScopeKind};
 use crate::credentials;
 use crate::diag::Errors;
 
-#[path = "../../../agentsec-runtime/src/tool/identity_args.rs"]
-#[allow(dead_code)]
-mod identity_args;
+use agentsec_core::identity_args;
 
 pub fn check(def: &ToolDef, errors: &mut Errors) {
     check_signature(def, errors);
