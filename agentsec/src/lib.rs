@@ -33,6 +33,9 @@ pub use agentsec_runtime::{
     budget, engine, guard, hitl, identity, model, permission, secrets, store, trace,
 };
 
+/// The rules every tool and agent spec is held to (by the macros at compile
+/// time, by the dispatcher builder for hand-written tools).
+pub use agentsec_core::{AgentRule, ToolRule};
 pub use agentsec_runtime::tool::{
     ApprovalProof, ArgLimits, CallContext, Dispatcher, DynTool, Effect, EffectKind, Scope,
     StateMap, Tool, ToolCtx, ToolError, ToolSchema, ToolSpec,
@@ -63,4 +66,16 @@ pub mod __private {
     pub use serde;
     pub use serde_json;
     pub use tracing;
+
+    /// The paths the macros of this version generate: versioned, so code
+    /// expanded by one version of the macros fails loudly (not subtly)
+    /// against a facade that no longer provides what it expects.
+    pub mod v1 {
+        pub use agentsec_core as core;
+        pub use agentsec_runtime as runtime;
+        pub use schemars;
+        pub use serde;
+        pub use serde_json;
+        pub use tracing;
+    }
 }

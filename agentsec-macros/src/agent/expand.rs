@@ -172,6 +172,32 @@ fn assertions(
              #[irreversible(reason = \"...\")] so a person approves every send, or split the agent so no agent \
              has all three"
         );
+        // One assertion per rule, so the message says which rule; the rule
+        // is named by its index in `ToolRule::ALL`, which the macros and
+        // the facade share through `agentsec-core`.
+        for (index, rule) in agentsec_core::ToolRule::ALL.iter().enumerate() {
+            let message = format!(
+                "tool `{name}` (listed in agent `{agent}`) {}\n= help: {}",
+                rule.message(),
+                rule.help()
+            )
+            // `assert!` reads its message as a format string.
+            .replace('{', "{{")
+            .replace('}', "}}");
+            // An egress tool that completes the lethal trifecta gets the
+            // trifecta's message (below), which says more.
+            let unless = if *rule == agentsec_core::ToolRule::EgressNotIrreversible {
+                quote!(&& !::agentsec::__private::v1::core::reads_private_and_untrusted(&[#(#specs),*]))
+            } else {
+                quote!()
+            };
+            out.extend(quote_spanned! {tool.span()=>
+                const _: () = ::core::assert!(
+                    !(::agentsec::__private::v1::core::ToolRule::ALL[#index].is_broken_by(&#spec) #unless),
+                    #message
+                );
+            });
+        }
         out.extend(quote_spanned! {tool.span()=>
             const _: () = ::core::assert!(
                 !(#spec.has_egress()

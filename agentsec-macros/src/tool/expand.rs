@@ -146,13 +146,13 @@ pub fn spec(def: &ToolDef) -> TokenStream {
     let name = def.name();
     let description = def.description.clone().unwrap_or_default();
     let effects = attr.effects.iter().map(|e| {
-        let kind = format_ident!("{}", e.kind.variant());
+        let kind = format_ident!("{}", format!("{:?}", e.kind));
         let resource = &e.resource;
         quote!(::agentsec::Effect::new(::agentsec::EffectKind::#kind, #resource))
     });
     let scope = match &attr.scope {
         Some(s) => {
-            let variant = format_ident!("{}", s.kind.variant());
+            let variant = format_ident!("{}", format!("{:?}", s.kind));
             quote!(::core::option::Option::Some(::agentsec::Scope::#variant))
         }
         None => quote!(::core::option::Option::None),

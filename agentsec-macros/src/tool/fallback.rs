@@ -14,7 +14,21 @@ pub fn expand(def: &ToolDef, errors: &Errors) -> TokenStream {
     let func = &def.func;
     let vis = &func.vis;
     let ty = type_ident(def);
-    let name = def.name();
+    // The placeholder keeps every tool rule, so an agent listing the broken
+    // tool adds no error of its own: the name is made valid (it is unique as
+    // the function's name is) and the description says what happened.
+    let name: String = def
+        .name()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(agentsec_core::rules::MAX_TOOL_NAME_LEN)
+        .collect();
     quote! {
         #errors
         #func
@@ -24,7 +38,7 @@ pub fn expand(def: &ToolDef, errors: &Errors) -> TokenStream {
         #vis struct #ty;
 
         impl ::agentsec::Tool for #ty {
-            const SPEC: ::agentsec::ToolSpec = ::agentsec::ToolSpec::new(#name, "");
+            const SPEC: ::agentsec::ToolSpec = ::agentsec::ToolSpec::new(#name, "This tool did not compile.");
             type Args = ::agentsec::__private::serde_json::Value;
             type Output = ::agentsec::__private::serde_json::Value;
 

@@ -7,13 +7,13 @@ use super::ast::{ParamKind, ToolDef, find_secret_type, type_display};
 use super::attr::{EffectKind, ScopeKind};
 use crate::credentials;
 use crate::diag::Errors;
+use agentsec_core::{Effect, Irreversibility, ToolRule, ToolSpec};
 
 use agentsec_core::identity_args;
 
 pub fn check(def: &ToolDef, errors: &mut Errors) {
     check_signature(def, errors);
-    check_effects(def, errors);
-    check_irreversible(def, errors);
+    check_spec_rules(def, errors);
     check_scope_and_identity(def, errors);
     check_params(def, errors);
     check_doc(def, errors);
@@ -39,88 +39,132 @@ fn check_signature(def: &ToolDef, errors: &mut Errors) {
     }
 }
 
-fn check_effects(def: &ToolDef, errors: &mut Errors) {
-    let attr = &def.attr;
-    if attr.effects.is_empty() && attr.pure.is_none() && !attr.effect_key_written {
-        errors.at(
-            def.attr_span,
-            "this tool declares no effect",
-            "declare what it touches, e.g. `#[tool(read = \"orders\", scope = \"user\")]`, \
-             or `#[tool(pure)]` if it touches nothing outside itself",
-        );
-    }
-    if let Some(pure) = attr.pure {
-        if let Some(effect) = attr.effects.first() {
-            errors.at(
-                pure,
-                format!(
-                    "a `pure` tool cannot also declare `{} = ...`",
-                    effect.kind.keyword()
-                ),
-                "remove `pure`, or remove the effects if the tool really touches nothing",
-            );
+/// For each set of effect kinds (a bit per `EffectKind`), a `'static` list
+/// holding exactly those kinds (some repeated: the rules only ask which
+/// kinds are present).
+static EFFECT_SETS: [[Effect; 4]; 16] = {
+    const KINDS: [EffectKind; 4] = [
+        EffectKind::Read,
+        EffectKind::Write,
+        EffectKind::Delete,
+        EffectKind::Egress,
+    ];
+    let mut sets = [[Effect::new(EffectKind::Read, "resource"); 4]; 16];
+    let mut mask = 1;
+    while mask < 16 {
+        let mut first = 0;
+        while mask & (1 << first) == 0 {
+            first += 1;
         }
-        if let Some(scope) = &attr.scope {
-            errors.at(
-                scope.value.span(),
-                "a `pure` tool touches no data, so it has no scope",
-                "remove `scope = ...`",
-            );
+        let mut k = 0;
+        while k < 4 {
+            let kind = if mask & (1 << k) != 0 { k } else { first };
+            sets[mask][k] = Effect::new(KINDS[kind], "resource");
+            k += 1;
         }
+        mask += 1;
     }
-    if attr.scope.is_none()
-        && !attr.scope_key_written
-        && let Some(effect) = attr.effects.iter().find(|e| e.kind.is_data())
-    {
-        errors.at(
-            effect.key.span(),
-            format!(
-                "`{}` touches data but the tool declares no scope",
-                effect.kind.keyword()
-            ),
-            "add `scope = \"user\"` (the calling user's rows), `scope = \"tenant\"` or `scope = \"global\"`",
-        );
-    }
+    sets
+};
+
+fn effect_set(mask: usize) -> &'static [Effect] {
+    if mask == 0 { &[] } else { &EFFECT_SETS[mask] }
 }
 
-fn check_irreversible(def: &ToolDef, errors: &mut Errors) {
+/// The rules over the spec, from `agentsec-core` (the same functions the
+/// `#[agent]` assertions and the dispatcher builder use), each reported on
+/// the tokens that break it.
+fn check_spec_rules(def: &ToolDef, errors: &mut Errors) {
     let attr = &def.attr;
-    match &def.irreversible {
-        None => {
-            for effect in &attr.effects {
-                let why = match effect.kind {
-                    EffectKind::Delete => "deleting cannot be undone",
-                    EffectKind::Egress => "data sent outside cannot be recalled",
-                    _ => continue,
-                };
-                let article = if effect.kind == EffectKind::Egress {
-                    "an"
-                } else {
-                    "a"
-                };
-                errors.at(
-                    effect.key.span(),
-                    format!(
-                        "{article} `{}` tool must be `#[irreversible]`: {why}, so a person approves each call",
-                        effect.kind.keyword()
-                    ),
-                    "add `#[irreversible(reason = \"...\")]` above or below `#[tool]`",
-                );
-                // One error per tool is enough to say what to add.
-                break;
-            }
-        }
-        Some(irreversible) => {
-            if !attr.has_effect(EffectKind::changes_state) {
-                let message =
-                    "`#[irreversible]` on a tool that declares no `write`, `delete` or `egress`";
-                let help = "remove `#[irreversible]`, or declare the effect that cannot be undone, \
-                            e.g. `write = \"payments\"`";
-                match &irreversible.tokens {
-                    Some(tokens) => errors.spanned(tokens, message, help),
-                    None => errors.at(irreversible.span, message, help),
+    // The rules read kinds and flags, not the strings: placeholders keep
+    // this free of leaked allocations. Blank resources and names are
+    // reported by the attribute parser on their own tokens.
+    let mask = attr
+        .effects
+        .iter()
+        .fold(0usize, |mask, e| mask | 1 << e.kind as usize);
+    let spec = ToolSpec {
+        name: "tool",
+        description: if def.description.is_some() {
+            "documented"
+        } else {
+            ""
+        },
+        effects: effect_set(mask),
+        pure: attr.pure.is_some(),
+        scope: attr.scope.as_ref().map(|s| s.kind),
+        irreversible: def
+            .irreversible
+            .as_ref()
+            .map(|_| Irreversibility { reason: None }),
+        ..ToolSpec::new("tool", "")
+    };
+    let name = def.name();
+    // A `name = "..."` is checked where it is parsed; a function name can be
+    // too long or not ASCII.
+    if def.attr.name.is_none() && !agentsec_core::is_valid_tool_name(&name) {
+        let rule = ToolRule::InvalidName;
+        errors.spanned(
+            &def.func.sig.ident,
+            format!("tool `{name}` {}", rule.message()),
+            rule.help(),
+        );
+    }
+    let mut irreversible_reported = false;
+    for rule in spec.violations() {
+        let message = format!("tool `{name}` {}", rule.message());
+        let help = rule.help();
+        match rule {
+            // Reported with the doc comment's own wording in `check_doc`; an
+            // empty resource by the attribute parser, on the string.
+            ToolRule::MissingDescription | ToolRule::EmptyResource => {}
+            // The spec holds a placeholder name: the name is checked below.
+            ToolRule::InvalidName => {}
+            ToolRule::NoEffect => {
+                if !attr.effect_key_written {
+                    errors.at(def.attr_span, message, help);
                 }
             }
+            ToolRule::PureWithEffects => {
+                if let Some(pure) = attr.pure {
+                    errors.at(pure, message, help);
+                }
+            }
+            ToolRule::PureWithScope => {
+                if let Some(scope) = &attr.scope {
+                    errors.at(scope.value.span(), message, help);
+                }
+            }
+            ToolRule::DataEffectWithoutScope => {
+                if !attr.scope_key_written
+                    && let Some(effect) = attr.effects.iter().find(|e| e.kind.is_data())
+                {
+                    errors.at(effect.key.span(), message, help);
+                }
+            }
+            ToolRule::DeleteNotIrreversible | ToolRule::EgressNotIrreversible => {
+                let kind = if rule == ToolRule::DeleteNotIrreversible {
+                    EffectKind::Delete
+                } else {
+                    EffectKind::Egress
+                };
+                // One error per tool is enough to say what to add.
+                if !irreversible_reported
+                    && let Some(effect) = attr.effects.iter().find(|e| e.kind == kind)
+                {
+                    irreversible_reported = true;
+                    errors.at(effect.key.span(), message, help);
+                }
+            }
+            ToolRule::IrreversibleWithoutChange => {
+                if let Some(irreversible) = &def.irreversible {
+                    match &irreversible.tokens {
+                        Some(tokens) => errors.spanned(tokens, message, help),
+                        None => errors.at(irreversible.span, message, help),
+                    }
+                }
+            }
+            _ => errors.at(def.attr_span, message, help),
         }
     }
 }

@@ -92,6 +92,15 @@ pub enum BuildError {
         "tool `{0}` takes arguments that are not a JSON object; use a struct with named fields"
     )]
     ArgumentsNotObject(String),
+    /// A tool's spec breaks one of the tool rules (a hand-written spec can:
+    /// the `#[tool]` macro refuses them at compile time).
+    #[error("tool `{tool}` {rule}")]
+    InvalidSpec {
+        /// The tool.
+        tool: String,
+        /// The rule it breaks, with its message and help.
+        rule: agentsec_core::ToolRule,
+    },
     /// A tool lets the model supply an identity.
     #[error(
         "tool `{tool}` takes `{argument}` from the model; identity must come from `ctx.user()`, never from the model"
@@ -162,13 +171,18 @@ impl DispatcherBuilder {
         self
     }
 
-    /// Checks every tool's needs and builds the dispatcher. Missing state,
-    /// missing secrets, duplicate names and identity arguments are reported
+    /// Checks every tool's spec and needs and builds the dispatcher. A
+    /// broken tool rule, missing state, missing secrets, duplicate names and
+    /// identity arguments are reported
     /// here, before any run, naming the tool.
     pub async fn build(self) -> Result<Dispatcher, BuildError> {
         let mut tools = HashMap::new();
         for tool in self.tools {
             let spec = tool.spec();
+            spec.check().map_err(|rule| BuildError::InvalidSpec {
+                tool: spec.name.into(),
+                rule,
+            })?;
             for need in spec.state {
                 if !self.state.contains_id((need.type_id)()) {
                     return Err(BuildError::MissingState {
