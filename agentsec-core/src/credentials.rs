@@ -8,13 +8,21 @@
 pub enum CredentialKind {
     /// An OpenAI or Anthropic style API key (`sk-...`).
     SkApiKey,
+    /// A Stripe secret or restricted key (`sk_live_...`, `rk_live_...`,
+    /// and their `_test_` forms).
+    StripeKey,
+    /// A Google API key (`AIza...`).
+    GoogleApiKey,
     /// An AWS access key id (`AKIA...`, `ASIA...`).
     AwsAccessKey,
     /// A GitHub token (`ghp_...`, `gho_...`, `github_pat_...`).
     GitHubToken,
-    /// A Slack token (`xoxb-...`, `xoxp-...`).
+    /// A Slack token (`xoxb-`, `xoxp-`, `xoxa-`, `xoxr-`, `xoxs-`, `xoxo-`).
     SlackToken,
-    /// A PEM private key block.
+    /// A Slack incoming-webhook URL (`hooks.slack.com/services/...`).
+    SlackWebhook,
+    /// A PEM private key block of any kind: PKCS#8 (`PRIVATE KEY`,
+    /// `ENCRYPTED PRIVATE KEY`), RSA, EC, DSA, OpenSSH, PGP.
     PrivateKey,
     /// A JSON Web Token (`eyJ....eyJ....sig`).
     Jwt,
@@ -25,9 +33,12 @@ impl CredentialKind {
     pub fn describe(self) -> &'static str {
         match self {
             CredentialKind::SkApiKey => "an API key (`sk-...`)",
+            CredentialKind::StripeKey => "a Stripe secret key",
+            CredentialKind::GoogleApiKey => "a Google API key",
             CredentialKind::AwsAccessKey => "an AWS access key id",
             CredentialKind::GitHubToken => "a GitHub token",
             CredentialKind::SlackToken => "a Slack token",
+            CredentialKind::SlackWebhook => "a Slack webhook URL",
             CredentialKind::PrivateKey => "a PEM private key",
             CredentialKind::Jwt => "a JSON Web Token",
         }
@@ -133,7 +144,34 @@ fn match_at(bytes: &[u8], i: usize) -> Option<CredentialMatch> {
         }
         return None;
     }
-    if rest.starts_with(b"sk-") || rest.starts_with(b"sk_live_") || rest.starts_with(b"sk_test_") {
+    for prefix in ["sk_live_", "sk_test_", "rk_live_", "rk_test_"] {
+        if rest.starts_with(prefix.as_bytes()) {
+            let len = run_len(bytes, i, is_token_byte);
+            if len >= prefix.len() + 16 && has_digit_and_letter(rest.get(prefix.len()..len)?) {
+                return hit(len, CredentialKind::StripeKey);
+            }
+            return None;
+        }
+    }
+    if rest.starts_with(b"AIza") {
+        // `AIza` and 35 characters of the URL-safe base64 alphabet.
+        let len = run_len(bytes, i, is_token_byte);
+        if len == 39 {
+            return hit(len, CredentialKind::GoogleApiKey);
+        }
+        return None;
+    }
+    for prefix in ["hooks.slack.com/services/", "hooks.slack.com/workflows/"] {
+        if rest.starts_with(prefix.as_bytes()) {
+            let len =
+                prefix.len() + run_len(bytes, i + prefix.len(), |b| is_token_byte(b) || b == b'/');
+            if len >= prefix.len() + 20 {
+                return hit(len, CredentialKind::SlackWebhook);
+            }
+            return None;
+        }
+    }
+    if rest.starts_with(b"sk-") {
         let len = run_len(bytes, i, is_token_byte);
         if len >= 20 && has_digit_and_letter(rest.get(3..len).unwrap_or(&[])) {
             return hit(len, CredentialKind::SkApiKey);
@@ -157,7 +195,10 @@ fn match_at(bytes: &[u8], i: usize) -> Option<CredentialMatch> {
         }
     }
     if rest.starts_with(b"xox")
-        && matches!(rest.get(3), Some(b'b' | b'p' | b'a' | b'o' | b's' | b'r'))
+        && matches!(
+            rest.get(3),
+            Some(b'b' | b'p' | b'a' | b'o' | b's' | b'r' | b'e')
+        )
         && rest.get(4) == Some(&b'-')
     {
         let len = run_len(bytes, i, is_token_byte);

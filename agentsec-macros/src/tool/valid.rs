@@ -16,6 +16,7 @@ pub fn check(def: &ToolDef, errors: &mut Errors) {
     check_spec_rules(def, errors);
     check_scope_and_identity(def, errors);
     check_params(def, errors);
+    check_credential_names(def, errors);
     check_doc(def, errors);
     let body = &def.func.block;
     credentials::check_tokens(quote::quote!(#body), errors);
@@ -188,7 +189,7 @@ fn check_scope_and_identity(def: &ToolDef, errors: &mut Errors) {
     }
     for param in def.model_params() {
         let name = super::ast::unraw(&param.ident);
-        if identity_args::is_identity_argument(&name) {
+        if identity_args::is_identity_argument_for(&name, scope.kind) {
             errors.spanned(
                 &param.ident,
                 format!(
@@ -269,6 +270,28 @@ fn check_params(def: &ToolDef, errors: &mut Errors) {
             "an argument struct must be the tool's only model-visible parameter",
             "move the other model-visible parameters into the struct as fields",
         );
+    }
+}
+
+/// A model-visible argument named like a credential would carry a secret
+/// through the model provider and the run's records.
+fn check_credential_names(def: &ToolDef, errors: &mut Errors) {
+    for param in def.model_params() {
+        let name = super::ast::unraw(&param.ident);
+        // A secret type is reported on its own, with the same fix.
+        if identity_args::is_credential_argument(&name) && find_secret_type(&param.ty).is_none() {
+            errors.spanned(
+                &param.ident,
+                format!(
+                    "`{name}` is named like a credential, but the model would supply it: \
+                     it would pass through the model provider, the prompt and the run's records"
+                ),
+                format!(
+                    "take it from the secret store with `#[secret(\"{name}\")] {name}: SecretString`; \
+                     if it is not a secret, give it a name that does not look like one"
+                ),
+            );
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use crate::identity::{CallId, RunId, UserIdentity};
 use crate::permission::{GrantAuthority, GrantRequest};
 use crate::secrets::{MemorySecretStore, SecretStore};
 use crate::tool::ApprovalProof;
-use crate::tool::identity_args::is_identity_argument;
+use crate::tool::identity_args::{is_credential_argument, is_identity_argument_for};
 
 /// Who, where and what a tool call is: everything but the model's arguments.
 #[derive(Clone, Debug)]
@@ -100,6 +100,16 @@ pub enum BuildError {
         tool: String,
         /// The rule it breaks, with its message and help.
         rule: agentsec_core::ToolRule,
+    },
+    /// A tool takes an argument named like a credential from the model.
+    #[error(
+        "tool `{tool}` takes `{argument}` from the model, named like a credential: it would pass through the model provider and the run's records\n= help: take it from the secret store (`#[secret(\"{argument}\")] {argument}: SecretString`, or `ctx.secret(\"...\")` in a hand-written tool)"
+    )]
+    CredentialArgument {
+        /// The tool.
+        tool: String,
+        /// The argument.
+        argument: String,
     },
     /// A tool lets the model supply an identity.
     #[error(
@@ -205,10 +215,17 @@ impl DispatcherBuilder {
             if !schema.is_object() {
                 return Err(BuildError::ArgumentsNotObject(spec.name.into()));
             }
-            if let Some(argument) = schema.property_names().find(|p| is_identity_argument(p))
-                && spec.scope.is_some_and(|s| s != super::Scope::Global)
-            {
+            if let Some(argument) = schema.property_names().find(|p| {
+                spec.scope
+                    .is_some_and(|scope| is_identity_argument_for(p, scope))
+            }) {
                 return Err(BuildError::IdentityArgument {
+                    tool: spec.name.into(),
+                    argument: argument.into(),
+                });
+            }
+            if let Some(argument) = schema.property_names().find(|p| is_credential_argument(p)) {
+                return Err(BuildError::CredentialArgument {
                     tool: spec.name.into(),
                     argument: argument.into(),
                 });
