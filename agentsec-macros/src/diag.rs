@@ -123,3 +123,42 @@ pub fn doc_text(attrs: &[syn::Attribute]) -> Option<String> {
     let text = text.join("\n").trim().to_owned();
     (!text.is_empty()).then_some(text)
 }
+
+/// Parses the item an attribute is on. When it is not a `T` but is some
+/// other item, the error is `message` with `help`, and the item is kept;
+/// when it is not valid Rust at all, the error is `syn`'s own, on the tokens
+/// it could not parse (a replacement message would hide where the mistake
+/// is), and the item is dropped so rustc does not report it a second time.
+pub fn parse_item<T: syn::parse::Parse>(
+    item: TokenStream,
+    message: &str,
+    help: &str,
+) -> Result<T, TokenStream> {
+    match syn::parse2::<T>(item.clone()) {
+        Ok(parsed) => Ok(parsed),
+        Err(syntax) => match syn::parse2::<syn::Item>(item.clone()) {
+            Ok(_) => {
+                let error = error(Span::call_site(), message, help).to_compile_error();
+                Err(quote::quote!(#error #item))
+            }
+            Err(_) => Err(syntax.to_compile_error()),
+        },
+    }
+}
+
+/// The name after the first `fn` in `item`, for placeholders of an item
+/// that did not parse.
+pub fn fn_name(item: &TokenStream) -> Option<syn::Ident> {
+    let mut tokens = item.clone().into_iter();
+    while let Some(token) = tokens.next() {
+        if let proc_macro2::TokenTree::Ident(ident) = &token
+            && ident == "fn"
+        {
+            return match tokens.next() {
+                Some(proc_macro2::TokenTree::Ident(name)) => Some(name),
+                _ => None,
+            };
+        }
+    }
+    None
+}

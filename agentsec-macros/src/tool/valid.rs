@@ -248,15 +248,32 @@ fn check_params(def: &ToolDef, errors: &mut Errors) {
                         ),
                     );
                 } else if let Type::Reference(r) = &param.ty {
-                    errors.spanned(
-                        r,
-                        "model-visible arguments must be owned values",
-                        format!(
-                            "write `{}: {}` (e.g. `String` instead of `&str`): arguments are decoded from the model's JSON",
-                            param.ident,
-                            owned_suggestion(&r.elem)
-                        ),
-                    );
+                    let owned = owned_suggestion(&r.elem);
+                    if looks_like_state(&r.elem) {
+                        // `&Shop` is most likely application state: making
+                        // it owned would make it a model argument instead.
+                        errors.spanned(
+                            r,
+                            format!(
+                                "`{}: &{owned}` is neither application state nor a model-visible argument",
+                                param.ident
+                            ),
+                            format!(
+                                "if `{owned}` is application state, write `#[state] {}: &{owned}` (and give it to the \
+                                 runtime with `.state(...)`); if the model supplies it, take it owned: `{}: {owned}`",
+                                param.ident, param.ident
+                            ),
+                        );
+                    } else {
+                        errors.spanned(
+                            r,
+                            "model-visible arguments must be owned values",
+                            format!(
+                                "write `{}: {owned}` (e.g. `String` instead of `&str`): arguments are decoded from the model's JSON",
+                                param.ident,
+                            ),
+                        );
+                    }
                 }
             }
             ParamKind::State(_) => {}
@@ -321,5 +338,19 @@ fn owned_suggestion(elem: &Type) -> String {
             Type::Slice(s) => format!("Vec<{}>", quote_ty(&s.elem)),
             other => quote_ty(other),
         },
+    }
+}
+
+/// Whether a referenced type is likely application state: a named type
+/// other than the borrowed forms of argument types (`str`, `[T]`, `Path`,
+/// `Value`, ...).
+fn looks_like_state(elem: &Type) -> bool {
+    const BORROWED_ARGUMENTS: &[&str] = &["str", "String", "Path", "OsStr", "Value", "CStr"];
+    match elem {
+        Type::Path(path) => path.path.segments.last().is_some_and(|last| {
+            let name = last.ident.to_string();
+            !BORROWED_ARGUMENTS.contains(&name.as_str()) && name.starts_with(char::is_uppercase)
+        }),
+        _ => false,
     }
 }

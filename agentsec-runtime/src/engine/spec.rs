@@ -22,7 +22,6 @@ use crate::tool::DispatcherBuilder;
 ///         model: None,
 ///         untrusted_input: false,
 ///     };
-///     type Call = agentsec_runtime::engine::NoToolCall;
 ///     fn register_tools(builder: DispatcherBuilder) -> DispatcherBuilder {
 ///         builder
 ///     }
@@ -31,9 +30,6 @@ use crate::tool::DispatcherBuilder;
 pub trait Agent: Send + Sync + 'static {
     /// The agent's static description.
     const SPEC: AgentSpec;
-
-    /// The typed call enum: one variant per tool.
-    type Call: super::AgentCall;
 
     /// Registers the agent's tools with a dispatcher builder.
     fn register_tools(builder: DispatcherBuilder) -> DispatcherBuilder;
