@@ -4,11 +4,7 @@ use proc_macro2::{TokenStream, TokenTree};
 
 use crate::diag::Errors;
 
-#[path = "../../agentsec-runtime/src/secrets/patterns.rs"]
-#[allow(dead_code)]
-mod patterns;
-
-pub use patterns::find_credentials;
+pub use agentsec_core::credentials::find_credentials;
 
 /// Reports every string literal in `tokens` (including inside macro calls
 /// such as `format!`) that contains something shaped like a credential.

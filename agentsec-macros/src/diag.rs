@@ -76,12 +76,7 @@ pub fn spanned_error(
 
 /// The valid key closest to `key`, if close enough to be a typo.
 pub fn did_you_mean<'a>(key: &str, valid: &[&'a str]) -> Option<&'a str> {
-    valid
-        .iter()
-        .map(|v| (edit_distance(key, v), *v))
-        .filter(|(d, v)| *d <= (v.len().max(key.len()) / 3).max(1))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, v)| v)
+    agentsec_core::suggest::closest(key, valid)
 }
 
 /// The help line for an unknown key.
@@ -90,25 +85,6 @@ pub fn unknown_key_help(key: &str, valid: &[&str]) -> String {
         Some(suggestion) => format!("did you mean `{suggestion}`?"),
         None => format!("the keys are: {}", valid.join(", ")),
     }
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                prev
-            } else {
-                1 + prev.min(row[j]).min(row[j + 1])
-            };
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 /// The text of the `///` doc comments among `attrs`, lines joined by `\n`
@@ -146,4 +122,43 @@ pub fn doc_text(attrs: &[syn::Attribute]) -> Option<String> {
         .collect();
     let text = text.join("\n").trim().to_owned();
     (!text.is_empty()).then_some(text)
+}
+
+/// Parses the item an attribute is on. When it is not a `T` but is some
+/// other item, the error is `message` with `help`, and the item is kept;
+/// when it is not valid Rust at all, the error is `syn`'s own, on the tokens
+/// it could not parse (a replacement message would hide where the mistake
+/// is), and the item is dropped so rustc does not report it a second time.
+pub fn parse_item<T: syn::parse::Parse>(
+    item: TokenStream,
+    message: &str,
+    help: &str,
+) -> Result<T, TokenStream> {
+    match syn::parse2::<T>(item.clone()) {
+        Ok(parsed) => Ok(parsed),
+        Err(syntax) => match syn::parse2::<syn::Item>(item.clone()) {
+            Ok(_) => {
+                let error = error(Span::call_site(), message, help).to_compile_error();
+                Err(quote::quote!(#error #item))
+            }
+            Err(_) => Err(syntax.to_compile_error()),
+        },
+    }
+}
+
+/// The name after the first `fn` in `item`, for placeholders of an item
+/// that did not parse.
+pub fn fn_name(item: &TokenStream) -> Option<syn::Ident> {
+    let mut tokens = item.clone().into_iter();
+    while let Some(token) = tokens.next() {
+        if let proc_macro2::TokenTree::Ident(ident) = &token
+            && ident == "fn"
+        {
+            return match tokens.next() {
+                Some(proc_macro2::TokenTree::Ident(name)) => Some(name),
+                _ => None,
+            };
+        }
+    }
+    None
 }

@@ -10,17 +10,14 @@ use crate::tool::{is_attr, parse_irreversible_args};
 
 pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
-    let func: syn::ItemFn = match syn::parse2(item.clone()) {
+    let func: syn::ItemFn = match crate::diag::parse_item(
+        item.clone(),
+        "`#[irreversible]` goes on a `#[tool]` function",
+        "write it above or below `#[tool(...)]` on an `async fn`",
+    ) {
         Ok(func) => func,
-        Err(_) => {
-            errors.at(
-                Span::call_site(),
-                "`#[irreversible]` goes on a `#[tool]` function",
-                "write it above or below `#[tool(...)]` on an `async fn`",
-            );
-            let errors = errors.to_compile_errors();
-            return quote!(#errors #item);
-        }
+        // `#[tool]` below will not run: declare its tool type here.
+        Err(errors) => return crate::tool::with_placeholder(errors, &item),
     };
     // Validate the arguments now so a typo is reported even without `#[tool]`.
     parse_irreversible_args(args.clone(), Span::call_site(), &mut errors);

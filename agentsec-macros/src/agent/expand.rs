@@ -2,7 +2,7 @@
 
 use heck::ToSnakeCase;
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::AgentDef;
@@ -28,7 +28,6 @@ fn option<T: quote::ToTokens>(value: Option<T>) -> TokenStream {
 pub fn expand(def: &AgentDef) -> TokenStream {
     let item = &def.item;
     let ident = &item.ident;
-    let vis = &item.vis;
     let attr = &def.attr;
     let name = agent_name(def);
     let prompt = def.prompt.as_ref().expect("checked: the prompt loaded");
@@ -54,95 +53,31 @@ pub fn expand(def: &AgentDef) -> TokenStream {
     let tool_types: Vec<syn::Path> = attr.tools.iter().map(tool_type_path).collect();
     let specs: Vec<TokenStream> = tool_types
         .iter()
-        .map(|ty| quote_spanned!(ty.span()=> <#ty as ::agentsec::Tool>::SPEC))
+        .map(|ty| quote_spanned!(ty.span()=> <#ty as ::agentsec::__private::v1::Tool>::SPEC))
         .collect();
     let assertions = assertions(def, &name, &tool_types, &specs);
-    let call_ident = format_ident!("{}Call", ident);
-    let call_doc =
-        format!("A typed call of one of the `{name}` agent's tools, as proposed by the model.");
-    let variants: Vec<syn::Ident> = tool_types
-        .iter()
-        .map(|ty| {
-            ty.segments
-                .last()
-                .expect("a path has a segment")
-                .ident
-                .clone()
-        })
-        .collect();
-
     quote! {
         #item
 
-        impl ::agentsec::engine::Agent for #ident {
-            const SPEC: ::agentsec::engine::AgentSpec = ::agentsec::engine::AgentSpec {
+        #[automatically_derived]
+        impl ::agentsec::__private::v1::Agent for #ident {
+            const SPEC: ::agentsec::__private::v1::AgentSpec = ::agentsec::__private::v1::AgentSpec {
                 name: #name,
                 prompt: #prompt_expr,
                 prompt_version: #version,
                 prompt_file: #prompt_file,
                 tools: &[#(#specs),*],
                 max_iterations: #max_iterations,
-                budget: ::agentsec::budget::BudgetSpec { tokens: #tokens, tool_calls: #tool_calls, usd: #usd },
+                budget: ::agentsec::__private::v1::BudgetSpec { tokens: #tokens, tool_calls: #tool_calls, usd: #usd },
                 model: #model,
                 untrusted_input: #untrusted_input,
             };
-            type Call = #call_ident;
-
-            fn register_tools(builder: ::agentsec::tool_api::DispatcherBuilder) -> ::agentsec::tool_api::DispatcherBuilder {
+            fn register_tools(builder: ::agentsec::__private::v1::DispatcherBuilder) -> ::agentsec::__private::v1::DispatcherBuilder {
                 builder #(.tool::<#tool_types>())*
             }
         }
 
         #assertions
-
-        #[doc = #call_doc]
-        #[allow(clippy::large_enum_variant)]
-        #vis enum #call_ident {
-            #(
-                #[allow(missing_docs)]
-                #variants(::agentsec::engine::TypedCall<<#tool_types as ::agentsec::Tool>::Args>),
-            )*
-        }
-
-        impl ::agentsec::engine::AgentCall for #call_ident {
-            fn decode(tool: &str, raw: &str) -> ::core::result::Result<Self, ::agentsec::ToolError> {
-                #(
-                    if tool == <#tool_types as ::agentsec::Tool>::SPEC.name {
-                        return ::agentsec::engine::TypedCall::decode::<#tool_types>(raw).map(Self::#variants);
-                    }
-                )*
-                ::core::result::Result::Err(::agentsec::ToolError::UnknownTool {
-                    name: tool.into(),
-                    suggestion: ::core::option::Option::None,
-                })
-            }
-
-            fn tool_name(&self) -> &'static str {
-                match *self {
-                    #(Self::#variants(_) => <#tool_types as ::agentsec::Tool>::SPEC.name,)*
-                }
-            }
-
-            fn raw_arguments(&self) -> &str {
-                match *self {
-                    #(Self::#variants(ref call) => &call.raw,)*
-                }
-            }
-        }
-
-        impl ::agentsec::__private::serde::Serialize for #call_ident {
-            fn serialize<S: ::agentsec::__private::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
-                ::agentsec::engine::StoredCall::of(self).serialize(serializer)
-            }
-        }
-
-        impl<'de> ::agentsec::__private::serde::Deserialize<'de> for #call_ident {
-            fn deserialize<D: ::agentsec::__private::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
-                ::agentsec::engine::StoredCall::deserialize(deserializer)?
-                    .decode::<Self>()
-                    .map_err(<D::Error as ::agentsec::__private::serde::de::Error>::custom)
-            }
-        }
     }
 }
 
@@ -172,11 +107,37 @@ fn assertions(
              #[irreversible(reason = \"...\")] so a person approves every send, or split the agent so no agent \
              has all three"
         );
+        // One assertion per rule, so the message says which rule; the rule
+        // is named by its index in `ToolRule::ALL`, which the macros and
+        // the facade share through `agentsec-core`.
+        for (index, rule) in agentsec_core::ToolRule::ALL.iter().enumerate() {
+            let message = format!(
+                "tool `{name}` (listed in agent `{agent}`) {}\n= help: {}",
+                rule.message(),
+                rule.help()
+            )
+            // `assert!` reads its message as a format string.
+            .replace('{', "{{")
+            .replace('}', "}}");
+            // An egress tool that completes the lethal trifecta gets the
+            // trifecta's message (below), which says more.
+            let unless = if *rule == agentsec_core::ToolRule::EgressNotIrreversible {
+                quote!(&& !::agentsec::__private::v1::core::reads_private_and_untrusted(&[#(#specs),*]))
+            } else {
+                quote!()
+            };
+            out.extend(quote_spanned! {tool.span()=>
+                const _: () = ::core::assert!(
+                    !(::agentsec::__private::v1::core::ToolRule::ALL[#index].is_broken_by(&#spec) #unless),
+                    #message
+                );
+            });
+        }
         out.extend(quote_spanned! {tool.span()=>
             const _: () = ::core::assert!(
                 !(#spec.has_egress()
                     && !#spec.is_irreversible()
-                    && ::agentsec::engine::reads_private_and_untrusted(&[#(#specs),*])),
+                    && ::agentsec::__private::v1::core::reads_private_and_untrusted(&[#(#specs),*])),
                 #trifecta
             );
         });
@@ -206,41 +167,27 @@ pub fn fallback(def: &AgentDef, errors: &Errors) -> TokenStream {
     let errors = errors.to_compile_errors();
     let item = &def.item;
     let ident = &item.ident;
-    let vis = &item.vis;
     let name = agent_name(def);
-    let call_ident = format_ident!("{}Call", ident);
     quote! {
         #errors
         #item
 
-        impl ::agentsec::engine::Agent for #ident {
-            const SPEC: ::agentsec::engine::AgentSpec = ::agentsec::engine::AgentSpec {
+        #[automatically_derived]
+        impl ::agentsec::__private::v1::Agent for #ident {
+            const SPEC: ::agentsec::__private::v1::AgentSpec = ::agentsec::__private::v1::AgentSpec {
                 name: #name,
                 prompt: "",
                 prompt_version: "",
                 prompt_file: ::core::option::Option::None,
                 tools: &[],
                 max_iterations: 1,
-                budget: ::agentsec::budget::BudgetSpec::UNLIMITED,
+                budget: ::agentsec::__private::v1::BudgetSpec::UNLIMITED,
                 model: ::core::option::Option::None,
                 untrusted_input: false,
             };
-            type Call = #call_ident;
-
-            fn register_tools(builder: ::agentsec::tool_api::DispatcherBuilder) -> ::agentsec::tool_api::DispatcherBuilder {
+            fn register_tools(builder: ::agentsec::__private::v1::DispatcherBuilder) -> ::agentsec::__private::v1::DispatcherBuilder {
                 builder
             }
-        }
-
-        #[doc(hidden)]
-        #vis enum #call_ident {}
-
-        impl ::agentsec::engine::AgentCall for #call_ident {
-            fn decode(tool: &str, _: &str) -> ::core::result::Result<Self, ::agentsec::ToolError> {
-                ::core::result::Result::Err(::agentsec::ToolError::UnknownTool { name: tool.into(), suggestion: ::core::option::Option::None })
-            }
-            fn tool_name(&self) -> &'static str { match *self {} }
-            fn raw_arguments(&self) -> &str { match *self {} }
         }
     }
 }

@@ -6,8 +6,7 @@ mod attr;
 mod expand;
 mod valid;
 
-use proc_macro2::{Span, TokenStream};
-use quote::quote;
+use proc_macro2::TokenStream;
 use syn::LitStr;
 
 use crate::diag::Errors;
@@ -27,18 +26,13 @@ pub struct AgentDef {
 }
 
 pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let item: syn::ItemStruct = match syn::parse2(item.clone()) {
+    let item: syn::ItemStruct = match crate::diag::parse_item(
+        item,
+        "`#[agent]` goes on a struct",
+        "write `#[agent(...)]` above `pub struct SupportAgent;`",
+    ) {
         Ok(item) => item,
-        Err(_) => {
-            let mut errors = Errors::default();
-            errors.at(
-                Span::call_site(),
-                "`#[agent]` goes on a struct",
-                "write `#[agent(...)]` above `pub struct SupportAgent;`",
-            );
-            let errors = errors.to_compile_errors();
-            return quote!(#errors #item);
-        }
+        Err(errors) => return errors,
     };
     let mut errors = Errors::default();
     let attr = attr::parse(args, &mut errors);

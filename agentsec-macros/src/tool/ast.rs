@@ -18,7 +18,9 @@ pub enum ParamKind {
     Secret(LitStr),
     /// A model-visible argument, with its doc comments.
     Model { docs: Vec<Attribute> },
-    /// The single argument struct, taken whole.
+    /// `#[args] query: SearchQuery`: the argument struct, taken whole (its
+    /// fields are the arguments). Without `#[args]`, a parameter is one
+    /// argument named after it, whatever its type.
     ArgsStruct,
 }
 
@@ -117,7 +119,6 @@ pub fn parse(args: TokenStream, mut func: ItemFn, errors: &mut Errors) -> ToolDe
             }
         }
     }
-    single_struct_becomes_args(&mut params);
 
     let output = match &func.sig.output {
         ReturnType::Type(_, ty) => result_ok_type(ty),
@@ -231,64 +232,6 @@ fn parse_param(typed: &mut syn::PatType, errors: &mut Errors) -> Option<Param> {
         ParamKind::Model { docs }
     };
     Some(Param { ident, ty, kind })
-}
-
-/// A single model-visible parameter whose type is a user-defined type (not
-/// a number, string, collection or other standard type) is the argument
-/// struct: its fields are the tool's arguments.
-fn single_struct_becomes_args(params: &mut [Param]) {
-    let model: Vec<usize> = params
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| matches!(p.kind, ParamKind::Model { .. } | ParamKind::ArgsStruct))
-        .map(|(i, _)| i)
-        .collect();
-    if let [only] = model[..]
-        && is_user_struct_type(&params[only].ty)
-    {
-        params[only].kind = ParamKind::ArgsStruct;
-    }
-}
-
-const STD_TYPES: &[&str] = &[
-    "bool",
-    "char",
-    "str",
-    "String",
-    "i8",
-    "i16",
-    "i32",
-    "i64",
-    "i128",
-    "isize",
-    "u8",
-    "u16",
-    "u32",
-    "u64",
-    "u128",
-    "usize",
-    "f32",
-    "f64",
-    "Value",
-    "Uuid",
-    "Url",
-    "PathBuf",
-    "Duration",
-    "DateTime",
-    "NaiveDate",
-    "NaiveDateTime",
-    "Date",
-    "OffsetDateTime",
-    "Decimal",
-];
-
-fn is_user_struct_type(ty: &Type) -> bool {
-    let Type::Path(path) = ty else { return false };
-    let Some(last) = path.path.segments.last() else {
-        return false;
-    };
-    matches!(last.arguments, PathArguments::None)
-        && !STD_TYPES.contains(&last.ident.to_string().as_str())
 }
 
 /// The last path segment's name of `ty`, looking through references.

@@ -21,45 +21,7 @@ pub const TOOL_KEYS: &[&str] = &[
     "name",
 ];
 
-/// An effect kind, as written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EffectKind {
-    Read,
-    Write,
-    Delete,
-    Egress,
-}
-
-impl EffectKind {
-    pub fn keyword(self) -> &'static str {
-        match self {
-            EffectKind::Read => "read",
-            EffectKind::Write => "write",
-            EffectKind::Delete => "delete",
-            EffectKind::Egress => "egress",
-        }
-    }
-
-    pub fn variant(self) -> &'static str {
-        match self {
-            EffectKind::Read => "Read",
-            EffectKind::Write => "Write",
-            EffectKind::Delete => "Delete",
-            EffectKind::Egress => "Egress",
-        }
-    }
-
-    pub fn is_data(self) -> bool {
-        matches!(
-            self,
-            EffectKind::Read | EffectKind::Write | EffectKind::Delete
-        )
-    }
-
-    pub fn changes_state(self) -> bool {
-        !matches!(self, EffectKind::Read)
-    }
-}
+pub use agentsec_core::{EffectKind, Scope as ScopeKind};
 
 /// One `kind = "resource"` (or one element of `kind = [..]`).
 #[derive(Clone)]
@@ -68,24 +30,6 @@ pub struct EffectDecl {
     /// The key (`read`, `delete`, ...) as written: errors about the effect point here.
     pub key: syn::Ident,
     pub resource: LitStr,
-}
-
-/// The scope, as written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ScopeKind {
-    User,
-    Tenant,
-    Global,
-}
-
-impl ScopeKind {
-    pub fn variant(self) -> &'static str {
-        match self {
-            ScopeKind::User => "User",
-            ScopeKind::Tenant => "Tenant",
-            ScopeKind::Global => "Global",
-        }
-    }
 }
 
 #[derive(Clone)]
@@ -108,12 +52,6 @@ pub struct ToolAttr {
     pub untrusted: Option<Span>,
     pub idempotent: Option<Span>,
     pub name: Option<LitStr>,
-}
-
-impl ToolAttr {
-    pub fn has_effect(&self, pred: impl Fn(EffectKind) -> bool) -> bool {
-        self.effects.iter().any(|e| pred(e.kind))
-    }
 }
 
 /// Parses the arguments of `#[tool(...)]`, reporting every problem.
@@ -229,10 +167,11 @@ pub fn parse_tool_attr(args: TokenStream, errors: &mut Errors) -> ToolAttr {
                     continue;
                 };
                 if !is_valid_tool_name(&value.value()) {
+                    let rule = agentsec_core::ToolRule::InvalidName;
                     errors.at(
                         value.span(),
-                        format!("`{}` is not a valid tool name", value.value()),
-                        "tool names are 1 to 64 characters of letters, digits, `_` and `-`, as model providers require",
+                        format!("tool `{}` {}", value.value(), rule.message()),
+                        rule.help(),
                     );
                     continue;
                 }
@@ -258,14 +197,7 @@ fn is_effect_key(key: &str) -> bool {
     matches!(key, "read" | "write" | "delete" | "egress")
 }
 
-/// Whether `name` is accepted as a function name by OpenAI and Anthropic.
-pub fn is_valid_tool_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
+pub use agentsec_core::is_valid_tool_name;
 
 fn string_or_list(
     value: &Expr,

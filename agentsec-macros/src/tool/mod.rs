@@ -16,18 +16,15 @@ use proc_macro2::TokenStream;
 use crate::diag::Errors;
 
 pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let func: syn::ItemFn = match syn::parse2(item.clone()) {
+    let func: syn::ItemFn = match crate::diag::parse_item(
+        item.clone(),
+        "`#[tool]` goes on an `async fn`",
+        "write `#[tool(...)]` above `async fn name(...) -> Result<T, ToolError>`",
+    ) {
         Ok(func) => func,
-        Err(_) => {
-            let mut errors = Errors::default();
-            errors.at(
-                proc_macro2::Span::call_site(),
-                "`#[tool]` goes on an `async fn`",
-                "write `#[tool(...)]` above `async fn name(...) -> Result<T, ToolError>`",
-            );
-            let errors = errors.to_compile_errors();
-            return quote::quote!(#errors #item);
-        }
+        // Still declare the tool type, so an agent listing the tool adds no
+        // error of its own.
+        Err(errors) => return with_placeholder(errors, &item),
     };
     let mut errors = Errors::default();
     let def = ast::parse(args, func, &mut errors);
@@ -36,5 +33,17 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         expand::expand(&def)
     } else {
         fallback::expand(&def, &errors)
+    }
+}
+
+/// `errors`, and the placeholder tool type of the function in `item` when
+/// its name can be found, for an item that could not be parsed.
+pub fn with_placeholder(errors: TokenStream, item: &TokenStream) -> TokenStream {
+    match crate::diag::fn_name(item) {
+        Some(name) => {
+            let placeholder = fallback::placeholder(&name, &ast::unraw(&name), &quote::quote!(pub));
+            quote::quote!(#errors #placeholder)
+        }
+        None => errors,
     }
 }

@@ -7,17 +7,16 @@ use super::ast::{ParamKind, ToolDef, find_secret_type, type_display};
 use super::attr::{EffectKind, ScopeKind};
 use crate::credentials;
 use crate::diag::Errors;
+use agentsec_core::{Effect, Irreversibility, ToolRule, ToolSpec};
 
-#[path = "../../../agentsec-runtime/src/tool/identity_args.rs"]
-#[allow(dead_code)]
-mod identity_args;
+use agentsec_core::identity_args;
 
 pub fn check(def: &ToolDef, errors: &mut Errors) {
     check_signature(def, errors);
-    check_effects(def, errors);
-    check_irreversible(def, errors);
+    check_spec_rules(def, errors);
     check_scope_and_identity(def, errors);
     check_params(def, errors);
+    check_credential_names(def, errors);
     check_doc(def, errors);
     let body = &def.func.block;
     credentials::check_tokens(quote::quote!(#body), errors);
@@ -41,88 +40,132 @@ fn check_signature(def: &ToolDef, errors: &mut Errors) {
     }
 }
 
-fn check_effects(def: &ToolDef, errors: &mut Errors) {
-    let attr = &def.attr;
-    if attr.effects.is_empty() && attr.pure.is_none() && !attr.effect_key_written {
-        errors.at(
-            def.attr_span,
-            "this tool declares no effect",
-            "declare what it touches, e.g. `#[tool(read = \"orders\", scope = \"user\")]`, \
-             or `#[tool(pure)]` if it touches nothing outside itself",
-        );
-    }
-    if let Some(pure) = attr.pure {
-        if let Some(effect) = attr.effects.first() {
-            errors.at(
-                pure,
-                format!(
-                    "a `pure` tool cannot also declare `{} = ...`",
-                    effect.kind.keyword()
-                ),
-                "remove `pure`, or remove the effects if the tool really touches nothing",
-            );
+/// For each set of effect kinds (a bit per `EffectKind`), a `'static` list
+/// holding exactly those kinds (some repeated: the rules only ask which
+/// kinds are present).
+static EFFECT_SETS: [[Effect; 4]; 16] = {
+    const KINDS: [EffectKind; 4] = [
+        EffectKind::Read,
+        EffectKind::Write,
+        EffectKind::Delete,
+        EffectKind::Egress,
+    ];
+    let mut sets = [[Effect::new(EffectKind::Read, "resource"); 4]; 16];
+    let mut mask = 1;
+    while mask < 16 {
+        let mut first = 0;
+        while mask & (1 << first) == 0 {
+            first += 1;
         }
-        if let Some(scope) = &attr.scope {
-            errors.at(
-                scope.value.span(),
-                "a `pure` tool touches no data, so it has no scope",
-                "remove `scope = ...`",
-            );
+        let mut k = 0;
+        while k < 4 {
+            let kind = if mask & (1 << k) != 0 { k } else { first };
+            sets[mask][k] = Effect::new(KINDS[kind], "resource");
+            k += 1;
         }
+        mask += 1;
     }
-    if attr.scope.is_none()
-        && !attr.scope_key_written
-        && let Some(effect) = attr.effects.iter().find(|e| e.kind.is_data())
-    {
-        errors.at(
-            effect.key.span(),
-            format!(
-                "`{}` touches data but the tool declares no scope",
-                effect.kind.keyword()
-            ),
-            "add `scope = \"user\"` (the calling user's rows), `scope = \"tenant\"` or `scope = \"global\"`",
-        );
-    }
+    sets
+};
+
+fn effect_set(mask: usize) -> &'static [Effect] {
+    if mask == 0 { &[] } else { &EFFECT_SETS[mask] }
 }
 
-fn check_irreversible(def: &ToolDef, errors: &mut Errors) {
+/// The rules over the spec, from `agentsec-core` (the same functions the
+/// `#[agent]` assertions and the dispatcher builder use), each reported on
+/// the tokens that break it.
+fn check_spec_rules(def: &ToolDef, errors: &mut Errors) {
     let attr = &def.attr;
-    match &def.irreversible {
-        None => {
-            for effect in &attr.effects {
-                let why = match effect.kind {
-                    EffectKind::Delete => "deleting cannot be undone",
-                    EffectKind::Egress => "data sent outside cannot be recalled",
-                    _ => continue,
-                };
-                let article = if effect.kind == EffectKind::Egress {
-                    "an"
-                } else {
-                    "a"
-                };
-                errors.at(
-                    effect.key.span(),
-                    format!(
-                        "{article} `{}` tool must be `#[irreversible]`: {why}, so a person approves each call",
-                        effect.kind.keyword()
-                    ),
-                    "add `#[irreversible(reason = \"...\")]` above or below `#[tool]`",
-                );
-                // One error per tool is enough to say what to add.
-                break;
-            }
-        }
-        Some(irreversible) => {
-            if !attr.has_effect(EffectKind::changes_state) {
-                let message =
-                    "`#[irreversible]` on a tool that declares no `write`, `delete` or `egress`";
-                let help = "remove `#[irreversible]`, or declare the effect that cannot be undone, \
-                            e.g. `write = \"payments\"`";
-                match &irreversible.tokens {
-                    Some(tokens) => errors.spanned(tokens, message, help),
-                    None => errors.at(irreversible.span, message, help),
+    // The rules read kinds and flags, not the strings: placeholders keep
+    // this free of leaked allocations. Blank resources and names are
+    // reported by the attribute parser on their own tokens.
+    let mask = attr
+        .effects
+        .iter()
+        .fold(0usize, |mask, e| mask | 1 << e.kind as usize);
+    let spec = ToolSpec {
+        name: "tool",
+        description: if def.description.is_some() {
+            "documented"
+        } else {
+            ""
+        },
+        effects: effect_set(mask),
+        pure: attr.pure.is_some(),
+        scope: attr.scope.as_ref().map(|s| s.kind),
+        irreversible: def
+            .irreversible
+            .as_ref()
+            .map(|_| Irreversibility { reason: None }),
+        ..ToolSpec::new("tool", "")
+    };
+    let name = def.name();
+    // A `name = "..."` is checked where it is parsed; a function name can be
+    // too long or not ASCII.
+    if def.attr.name.is_none() && !agentsec_core::is_valid_tool_name(&name) {
+        let rule = ToolRule::InvalidName;
+        errors.spanned(
+            &def.func.sig.ident,
+            format!("tool `{name}` {}", rule.message()),
+            rule.help(),
+        );
+    }
+    let mut irreversible_reported = false;
+    for rule in spec.violations() {
+        let message = format!("tool `{name}` {}", rule.message());
+        let help = rule.help();
+        match rule {
+            // Reported with the doc comment's own wording in `check_doc`; an
+            // empty resource by the attribute parser, on the string.
+            ToolRule::MissingDescription | ToolRule::EmptyResource => {}
+            // The spec holds a placeholder name: the name is checked below.
+            ToolRule::InvalidName => {}
+            ToolRule::NoEffect => {
+                if !attr.effect_key_written {
+                    errors.at(def.attr_span, message, help);
                 }
             }
+            ToolRule::PureWithEffects => {
+                if let Some(pure) = attr.pure {
+                    errors.at(pure, message, help);
+                }
+            }
+            ToolRule::PureWithScope => {
+                if let Some(scope) = &attr.scope {
+                    errors.at(scope.value.span(), message, help);
+                }
+            }
+            ToolRule::DataEffectWithoutScope => {
+                if !attr.scope_key_written
+                    && let Some(effect) = attr.effects.iter().find(|e| e.kind.is_data())
+                {
+                    errors.at(effect.key.span(), message, help);
+                }
+            }
+            ToolRule::DeleteNotIrreversible | ToolRule::EgressNotIrreversible => {
+                let kind = if rule == ToolRule::DeleteNotIrreversible {
+                    EffectKind::Delete
+                } else {
+                    EffectKind::Egress
+                };
+                // One error per tool is enough to say what to add.
+                if !irreversible_reported
+                    && let Some(effect) = attr.effects.iter().find(|e| e.kind == kind)
+                {
+                    irreversible_reported = true;
+                    errors.at(effect.key.span(), message, help);
+                }
+            }
+            ToolRule::IrreversibleWithoutChange => {
+                if let Some(irreversible) = &def.irreversible {
+                    match &irreversible.tokens {
+                        Some(tokens) => errors.spanned(tokens, message, help),
+                        None => errors.at(irreversible.span, message, help),
+                    }
+                }
+            }
+            _ => errors.at(def.attr_span, message, help),
         }
     }
 }
@@ -146,7 +189,7 @@ fn check_scope_and_identity(def: &ToolDef, errors: &mut Errors) {
     }
     for param in def.model_params() {
         let name = super::ast::unraw(&param.ident);
-        if identity_args::is_identity_argument(&name) {
+        if identity_args::is_identity_argument_for(&name, scope.kind) {
             errors.spanned(
                 &param.ident,
                 format!(
@@ -205,15 +248,32 @@ fn check_params(def: &ToolDef, errors: &mut Errors) {
                         ),
                     );
                 } else if let Type::Reference(r) = &param.ty {
-                    errors.spanned(
-                        r,
-                        "model-visible arguments must be owned values",
-                        format!(
-                            "write `{}: {}` (e.g. `String` instead of `&str`): arguments are decoded from the model's JSON",
-                            param.ident,
-                            owned_suggestion(&r.elem)
-                        ),
-                    );
+                    let owned = owned_suggestion(&r.elem);
+                    if looks_like_state(&r.elem) {
+                        // `&Shop` is most likely application state: making
+                        // it owned would make it a model argument instead.
+                        errors.spanned(
+                            r,
+                            format!(
+                                "`{}: &{owned}` is neither application state nor a model-visible argument",
+                                param.ident
+                            ),
+                            format!(
+                                "if `{owned}` is application state, write `#[state] {}: &{owned}` (and give it to the \
+                                 runtime with `.state(...)`); if the model supplies it, take it owned: `{}: {owned}`",
+                                param.ident, param.ident
+                            ),
+                        );
+                    } else {
+                        errors.spanned(
+                            r,
+                            "model-visible arguments must be owned values",
+                            format!(
+                                "write `{}: {owned}` (e.g. `String` instead of `&str`): arguments are decoded from the model's JSON",
+                                param.ident,
+                            ),
+                        );
+                    }
                 }
             }
             ParamKind::State(_) => {}
@@ -227,6 +287,28 @@ fn check_params(def: &ToolDef, errors: &mut Errors) {
             "an argument struct must be the tool's only model-visible parameter",
             "move the other model-visible parameters into the struct as fields",
         );
+    }
+}
+
+/// A model-visible argument named like a credential would carry a secret
+/// through the model provider and the run's records.
+fn check_credential_names(def: &ToolDef, errors: &mut Errors) {
+    for param in def.model_params() {
+        let name = super::ast::unraw(&param.ident);
+        // A secret type is reported on its own, with the same fix.
+        if identity_args::is_credential_argument(&name) && find_secret_type(&param.ty).is_none() {
+            errors.spanned(
+                &param.ident,
+                format!(
+                    "`{name}` is named like a credential, but the model would supply it: \
+                     it would pass through the model provider, the prompt and the run's records"
+                ),
+                format!(
+                    "take it from the secret store with `#[secret(\"{name}\")] {name}: SecretString`; \
+                     if it is not a secret, give it a name that does not look like one"
+                ),
+            );
+        }
     }
 }
 
@@ -256,5 +338,19 @@ fn owned_suggestion(elem: &Type) -> String {
             Type::Slice(s) => format!("Vec<{}>", quote_ty(&s.elem)),
             other => quote_ty(other),
         },
+    }
+}
+
+/// Whether a referenced type is likely application state: a named type
+/// other than the borrowed forms of argument types (`str`, `[T]`, `Path`,
+/// `Value`, ...).
+fn looks_like_state(elem: &Type) -> bool {
+    const BORROWED_ARGUMENTS: &[&str] = &["str", "String", "Path", "OsStr", "Value", "CStr"];
+    match elem {
+        Type::Path(path) => path.path.segments.last().is_some_and(|last| {
+            let name = last.ident.to_string();
+            !BORROWED_ARGUMENTS.contains(&name.as_str()) && name.starts_with(char::is_uppercase)
+        }),
+        _ => false,
     }
 }

@@ -16,7 +16,6 @@
 //! exactly once. A [`Worker`] claims runnable runs under leases and drives
 //! them; people's decisions come through [`crate::hitl::Approvals`].
 
-mod call;
 mod checkpoint;
 mod durable;
 mod lease;
@@ -30,7 +29,6 @@ mod spec;
 mod state;
 mod worker;
 
-pub use call::{AgentCall, NoToolCall, StoredCall, TypedCall};
 pub use checkpoint::{
     CallIntent, CheckpointError, Checkpoints, IntentBegin, IntentOutcome, MemoryCheckpoints,
     RecordedIntent,

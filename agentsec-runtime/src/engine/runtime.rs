@@ -259,7 +259,7 @@ impl<A: Agent> AgentRuntimeBuilder<A> {
 /// use agentsec_runtime::identity::UserIdentity;
 /// use agentsec_runtime::model::{ScriptedModel, ScriptedReply};
 /// # use agentsec_runtime::budget::BudgetSpec;
-/// # use agentsec_runtime::engine::{Agent, AgentSpec, NoToolCall};
+/// # use agentsec_runtime::engine::{Agent, AgentSpec};
 /// # use agentsec_runtime::tool::DispatcherBuilder;
 /// # struct Greeter;
 /// # impl Agent for Greeter {
@@ -267,7 +267,6 @@ impl<A: Agent> AgentRuntimeBuilder<A> {
 /// #         prompt_file: None, tools: &[], max_iterations: 2,
 /// #         budget: BudgetSpec { tokens: Some(1_000), ..BudgetSpec::UNLIMITED }, model: None,
 /// #         untrusted_input: false };
-/// #     type Call = NoToolCall;
 /// #     fn register_tools(b: DispatcherBuilder) -> DispatcherBuilder { b }
 /// # }
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {

@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+
+pub use agentsec_core::{args_digest, canonical_json};
 
 use crate::identity::CallId;
 
@@ -64,38 +65,5 @@ impl ApprovalProof {
             return Err("the approval is for other arguments".into());
         }
         Ok(())
-    }
-}
-
-/// SHA-256 (hex) of the canonical form of a call's arguments: parsed and
-/// re-serialized with sorted keys, so whitespace and key order do not matter
-/// but any change of a value does. Text that is not JSON is hashed as is.
-pub fn args_digest(raw_args: &str) -> String {
-    let canonical = match serde_json::from_str::<serde_json::Value>(raw_args) {
-        Ok(value) => canonical_json(&value),
-        Err(_) => raw_args.to_owned(),
-    };
-    hex::encode(Sha256::digest(canonical.as_bytes()))
-}
-
-/// JSON text with object keys sorted at every level, whatever the map order
-/// `serde_json` was built with.
-pub fn canonical_json(value: &serde_json::Value) -> String {
-    use serde_json::Value;
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<_> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(b.0));
-            let body: Vec<String> = entries
-                .into_iter()
-                .map(|(k, v)| format!("{}:{}", Value::String(k.clone()), canonical_json(v)))
-                .collect();
-            format!("{{{}}}", body.join(","))
-        }
-        Value::Array(items) => {
-            let body: Vec<String> = items.iter().map(canonical_json).collect();
-            format!("[{}]", body.join(","))
-        }
-        other => other.to_string(),
     }
 }

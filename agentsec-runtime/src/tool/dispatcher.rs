@@ -9,7 +9,7 @@ use crate::policy::{AgentPermissions, DefaultPolicy, DynPolicy, Policy};
 use crate::secrets::output::HostAllowlist;
 use crate::secrets::{MemorySecretStore, OutputChecker, RedactingStore, Redactor, SecretStore};
 use crate::tool::ApprovalProof;
-use crate::tool::identity_args::is_identity_argument;
+use crate::tool::identity_args::{is_credential_argument, is_identity_argument_for};
 use crate::trace::EventBus;
 
 /// Who, where and what a tool call is: everything but the model's arguments.
@@ -92,6 +92,25 @@ pub enum BuildError {
         "tool `{0}` takes arguments that are not a JSON object; use a struct with named fields"
     )]
     ArgumentsNotObject(String),
+    /// A tool's spec breaks one of the tool rules (a hand-written spec can:
+    /// the `#[tool]` macro refuses them at compile time).
+    #[error("tool `{tool}` {rule}")]
+    InvalidSpec {
+        /// The tool.
+        tool: String,
+        /// The rule it breaks, with its message and help.
+        rule: agentsec_core::ToolRule,
+    },
+    /// A tool takes an argument named like a credential from the model.
+    #[error(
+        "tool `{tool}` takes `{argument}` from the model, named like a credential: it would pass through the model provider and the run's records\n= help: take it from the secret store (`#[secret(\"{argument}\")] {argument}: SecretString`, or `ctx.secret(\"...\")` in a hand-written tool)"
+    )]
+    CredentialArgument {
+        /// The tool.
+        tool: String,
+        /// The argument.
+        argument: String,
+    },
     /// A tool lets the model supply an identity.
     #[error(
         "tool `{tool}` takes `{argument}` from the model; identity must come from `ctx.user()`, never from the model"
@@ -208,8 +227,9 @@ impl DispatcherBuilder {
         self
     }
 
-    /// Checks every tool's needs and builds the dispatcher. Missing state,
-    /// missing secrets, duplicate names and identity arguments are reported
+    /// Checks every tool's spec and needs and builds the dispatcher. A
+    /// broken tool rule, missing state, missing secrets, duplicate names and
+    /// identity arguments are reported
     /// here, before any run, naming the tool.
     pub async fn build(mut self) -> Result<Dispatcher, BuildError> {
         // Every secret read through the store, starting with the presence
@@ -220,6 +240,10 @@ impl DispatcherBuilder {
         let mut tools = HashMap::new();
         for tool in self.tools {
             let spec = tool.spec();
+            spec.check().map_err(|rule| BuildError::InvalidSpec {
+                tool: spec.name.into(),
+                rule,
+            })?;
             for need in spec.state {
                 if !self.state.contains_id((need.type_id)()) {
                     return Err(BuildError::MissingState {
@@ -242,10 +266,17 @@ impl DispatcherBuilder {
             if !schema.is_object() {
                 return Err(BuildError::ArgumentsNotObject(spec.name.into()));
             }
-            if let Some(argument) = schema.property_names().find(|p| is_identity_argument(p))
-                && spec.scope.is_some_and(|s| s != super::Scope::Global)
-            {
+            if let Some(argument) = schema.property_names().find(|p| {
+                spec.scope
+                    .is_some_and(|scope| is_identity_argument_for(p, scope))
+            }) {
                 return Err(BuildError::IdentityArgument {
+                    tool: spec.name.into(),
+                    argument: argument.into(),
+                });
+            }
+            if let Some(argument) = schema.property_names().find(|p| is_credential_argument(p)) {
+                return Err(BuildError::CredentialArgument {
                     tool: spec.name.into(),
                     argument: argument.into(),
                 });
@@ -428,29 +459,5 @@ impl Dispatcher {
 /// The candidate closest to `name` by edit distance, if it is close enough
 /// to be a plausible typo.
 pub(crate) fn closest(name: &str, candidates: &[&str]) -> Option<String> {
-    candidates
-        .iter()
-        .map(|c| (edit_distance(name, c), *c))
-        .filter(|(d, c)| *d <= (c.len().max(name.len()) / 3).max(1))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c.to_owned())
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                prev
-            } else {
-                1 + prev.min(row[j]).min(row[j + 1])
-            };
-            prev = cur;
-        }
-    }
-    row[b.len()]
+    agentsec_core::suggest::closest(name, candidates).map(str::to_owned)
 }

@@ -1,42 +1,4 @@
-//! Names of model-visible arguments that would carry an identity.
-//!
-//! Identity comes from the run's context, never from the model. The `#[tool]`
-//! macro refuses these names as plain parameters of user- and tenant-scoped
-//! tools at compile time, and the dispatcher refuses argument structs with
-//! such fields when it is built. This file depends on nothing, because the
-//! macro crate includes it too.
+//! Names of model-visible arguments that would carry an identity. The list
+//! lives in `agentsec-core`, shared with the `#[tool]` macro and the policy.
 
-/// Argument names that carry an identity (compared case-insensitively).
-pub const IDENTITY_ARGUMENTS: &[&str] = &[
-    "user_id",
-    "userid",
-    "user",
-    "username",
-    "tenant_id",
-    "tenantid",
-    "tenant",
-    "owner_id",
-    "ownerid",
-    "owner",
-    "account_id",
-    "accountid",
-    "customer_id",
-    "customerid",
-    "org_id",
-    "orgid",
-    "organization_id",
-    "organisation_id",
-    "principal",
-    "principal_id",
-    "as_user",
-    "on_behalf_of",
-    "impersonate",
-];
-
-/// Whether `name` is an identity-carrying argument name.
-pub fn is_identity_argument(name: &str) -> bool {
-    let name = name.trim_start_matches("r#").trim_start_matches('_');
-    IDENTITY_ARGUMENTS
-        .iter()
-        .any(|candidate| candidate.eq_ignore_ascii_case(name))
-}
+pub use agentsec_core::identity_args::*;

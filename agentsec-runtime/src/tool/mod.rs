@@ -67,6 +67,11 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 ///     }
 /// }
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a `#[tool]`",
+    label = "listed as a tool here",
+    note = "mark the function `#[tool(...)]` (its tool type is the function's name in UpperCamelCase), or `impl Tool` for the type by hand"
+)]
 pub trait Tool: Sized + Send + Sync + 'static {
     /// The tool's static description.
     const SPEC: ToolSpec;

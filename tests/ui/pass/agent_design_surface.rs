@@ -1,5 +1,5 @@
 //! The agent of DESIGN.md, with every key.
-use agentsec::engine::{AgentCall, AgentSpec};
+use agentsec::engine::AgentSpec;
 use agentsec::prelude::*;
 
 pub struct Shop;
@@ -70,10 +70,6 @@ fn main() {
     assert_eq!(SPEC.prompt_version.len(), 12);
     assert_eq!(PlainAnswerer::SPEC.name, "plain_answerer");
 
-    let call = SupportAgentCall::decode("refund_order", r#"{"order_id":"o1","amount_cents":5}"#).unwrap();
-    match &call {
-        SupportAgentCall::RefundOrder(typed) => assert_eq!(typed.args.order_id, "o1"),
-        _ => panic!("wrong variant"),
-    }
-    assert!(SupportAgentCall::decode("refund_order", r#"{"order_id":1}"#).is_err());
+    // Every rule of every listed tool holds: the agent asserted them.
+    assert!(SPEC.check().is_ok());
 }

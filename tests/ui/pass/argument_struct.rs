@@ -1,5 +1,6 @@
-//! A single argument struct may be taken instead of plain parameters: its
-//! fields are the tool's arguments.
+//! An argument struct marked `#[args]` is taken instead of plain
+//! parameters: its fields are the tool's arguments. Without `#[args]`, a
+//! single parameter is one argument named after it, whatever its type.
 use agentsec::prelude::*;
 
 /// What to search for.
@@ -13,16 +14,20 @@ pub struct SearchQuery {
 
 /// Search the user's notes.
 #[tool(read = "notes", scope = "user")]
-async fn search_notes(ctx: &ToolCtx, query: SearchQuery) -> Result<Vec<String>, ToolError> {
+async fn search_notes(ctx: &ToolCtx, #[args] query: SearchQuery) -> Result<Vec<String>, ToolError> {
     let _ = ctx;
     Ok(vec![query.text; query.limit.unwrap_or(1) as usize])
 }
 
-/// The same with the struct marked explicitly.
-#[tool(read = "notes", scope = "user")]
-async fn count_notes(ctx: &ToolCtx, #[args] query: SearchQuery) -> Result<usize, ToolError> {
-    let _ = (ctx, query);
-    Ok(0)
+/// An order's id.
+#[derive(Deserialize, JsonSchema)]
+pub struct OrderId(pub String);
+
+/// Show one of the user's orders.
+#[tool(read = "orders", scope = "user")]
+async fn show_order(ctx: &ToolCtx, order_id: OrderId) -> Result<String, ToolError> {
+    let _ = ctx;
+    Ok(order_id.0)
 }
 
 fn main() {
@@ -30,5 +35,9 @@ fn main() {
     let props = &schema.parameters["properties"];
     assert_eq!(props["text"]["description"], "Words to look for.");
     assert!(props.get("query").is_none());
-    let _: fn() -> &'static agentsec::ToolSchema = <CountNotes as Tool>::schema;
+
+    let schema = <ShowOrder as Tool>::schema();
+    let props = &schema.parameters["properties"];
+    assert!(props.get("order_id").is_some(), "{props}");
+    assert_eq!(schema.parameters["required"], serde_json::json!(["order_id"]));
 }
