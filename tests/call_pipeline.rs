@@ -62,24 +62,37 @@ pub async fn purge_cache() -> Result<String, ToolError> {
     Ok("purged".into())
 }
 
+/// Look the signed-in user up in the CRM, with the user's own CRM token.
+#[tool(read = "crm", scope = "user")]
+pub async fn crm_lookup(ctx: &ToolCtx) -> Result<String, ToolError> {
+    // A per-user secret: its name depends on who the run acts for.
+    let token = ctx.secret(&format!("crm_{}", ctx.user().id)).await?;
+    // A careless tool that echoes its credential.
+    Ok(format!("profile fetched with {}", token.expose_secret()))
+}
+
 #[agent(
     name = "support",
     prompt = "You help the signed-in customer.",
-    tools(list_orders, refund_order, add, place_order, purge_cache),
+    tools(list_orders, refund_order, add, place_order, purge_cache, crm_lookup),
     max_iterations = 8,
     budget(tokens = 10_000, tool_calls = 10)
 )]
 pub struct PipelineAgent;
 
 fn secrets() -> MemorySecretStore {
-    MemorySecretStore::new().with("stripe_api_key", "sk_test_abcdefghijklmnop123456")
+    MemorySecretStore::new()
+        .with("stripe_api_key", "sk_test_abcdefghijklmnop123456")
+        .with("crm_alice", "crm-alice-7f3a9c2e51")
+        .with("crm_bob", "crm-bob-0b1c2d3e4f5a")
 }
 
-/// Customers may read orders and place them; nothing else.
+/// Customers may read orders and their CRM profile, and place orders;
+/// nothing else.
 fn customer_policy() -> DefaultPolicy {
     DefaultPolicy::new().user_effects_for_role(
         "customer",
-        EffectSet::parse(["read:orders", "write:orders"]).unwrap(),
+        EffectSet::parse(["read:orders", "write:orders", "read:crm"]).unwrap(),
     )
 }
 
@@ -366,4 +379,67 @@ async fn a_panicking_tool_fails_its_call_and_the_runtime_goes_on() {
         .await
         .unwrap_err();
     assert!(matches!(err, ToolError::Panicked { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn each_run_redacts_the_secrets_it_read_even_after_a_restart() {
+    let checkpoints: std::sync::Arc<dyn agentsec::engine::Checkpoints> =
+        std::sync::Arc::new(agentsec::engine::MemoryCheckpoints::new());
+    let model = ScriptedModel::new([
+        ScriptedReply::tool_call("crm_lookup", json!({})),
+        ScriptedReply::tool_call(
+            "place_order",
+            json!({"order_id": "o1", "lines": [], "amount_cents": 100}),
+        ),
+        // After the restart the model repeats the token it saw.
+        ScriptedReply::text("Done; your CRM token is crm-alice-7f3a9c2e51."),
+    ]);
+    let build = |model: ScriptedModel| {
+        let checkpoints = checkpoints.clone();
+        async move {
+            AgentRuntime::<PipelineAgent>::builder()
+                .model(model)
+                .state(Shop::default())
+                .state(Placed::default())
+                .secrets(secrets())
+                .policy(customer_policy())
+                .checkpoints_arc(checkpoints)
+                .build()
+                .await
+                .unwrap()
+        }
+    };
+    let first = build(model.clone()).await;
+    let paused = first
+        .start(alice(), "look me up, then order")
+        .await
+        .unwrap();
+    let RunOutcome::AwaitingApproval { pending } = &paused.outcome else {
+        panic!("{:?}", paused.outcome);
+    };
+    // The tool's output was redacted with the run's redactor.
+    let saved = serde_json::to_string(&paused.state).unwrap();
+    assert!(!saved.contains("crm-alice-7f3a9c2e51"), "{saved}");
+    assert!(saved.contains("[REDACTED:crm_alice]"));
+    assert_eq!(paused.state.guard.secrets_read, ["crm_alice"]);
+    // The runtime's redactor did not grow with alice's secret.
+    let names = first.redactor().secret_names();
+    assert!(!names.iter().any(|n| &**n == "crm_alice"), "{names:?}");
+
+    // Another process resumes the run: it reads the secret again by name.
+    let second = build(model).await;
+    let done = second
+        .resume(
+            paused.run_id,
+            [ApprovalDecision::approve(
+                pending[0].call_id,
+                UserIdentity::new("bob").with_tenant("acme"),
+            )],
+        )
+        .await
+        .unwrap();
+    let RunOutcome::Completed { answer } = &done.outcome else {
+        panic!("{:?}", done.outcome);
+    };
+    assert_eq!(answer, "Done; your CRM token is [REDACTED:crm_alice].");
 }

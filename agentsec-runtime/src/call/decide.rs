@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::ValidatedCall;
 use crate::guard::TaintTracker;
 use crate::policy::{Decision, PolicyRequest};
+use crate::secrets::Redactor;
 use crate::tool::{CallContext, Dispatcher, ToolError};
 use crate::trace::SecurityEvent;
 
@@ -20,6 +21,9 @@ pub struct CallScope<'a> {
     pub taint: Option<&'a TaintTracker>,
     /// The run's spotlighting boundary; `None` draws a fresh one.
     pub boundary: Option<&'a str>,
+    /// The run's redactor (see [`Redactor::scoped`]); `None` uses the
+    /// runtime's.
+    pub redactor: Option<&'a Redactor>,
 }
 
 impl<'a> CallScope<'a> {
@@ -29,6 +33,7 @@ impl<'a> CallScope<'a> {
             call,
             taint: None,
             boundary: None,
+            redactor: None,
         }
     }
 }
@@ -227,6 +232,11 @@ impl Dispatcher {
             reason: text,
         });
         decision
+    }
+
+    /// The redactor of `scope`: the run's, or the runtime's.
+    pub(crate) fn redactor_for<'s>(&'s self, scope: &CallScope<'s>) -> &'s Redactor {
+        scope.redactor.unwrap_or(&self.redactor)
     }
 
     fn publish_escalation(&self, context: &CallContext, tool: &str, reason: &str) {

@@ -11,9 +11,9 @@ use std::task::{Context, Poll};
 use serde_json::Value;
 use tracing::Instrument;
 
-use super::{CallDecision, ValidatedCall};
+use super::{CallDecision, CallScope, ValidatedCall};
 use crate::permission::GrantRequest;
-use crate::tool::{BoxFuture, CallContext, Dispatcher, ToolCtx, ToolError};
+use crate::tool::{BoxFuture, Dispatcher, ToolCtx, ToolError};
 use crate::trace::SecurityEvent;
 
 /// What executing a call produced.
@@ -34,11 +34,12 @@ impl Dispatcher {
     /// span with a panic caught.
     pub async fn execute(
         &self,
-        call: &CallContext,
+        scope: &CallScope<'_>,
         validated: ValidatedCall,
         decision: &CallDecision,
         presented: Option<&str>,
     ) -> Executed {
+        let call = scope.call;
         let spec = validated.spec();
         let refused = |result| Executed {
             grant_jti: None,
@@ -97,6 +98,7 @@ impl Dispatcher {
             idempotency_key: call.idempotency_key.clone(),
             state: self.state.clone(),
             secrets: self.secrets.clone(),
+            redactor: self.redactor_for(scope).clone(),
         };
         if let Err(source) = ctx.verify_grant(spec) {
             return Executed {
@@ -146,9 +148,9 @@ impl Dispatcher {
         let result = match catch_unwind(AssertUnwindSafe(|| tool.execute(&ctx, typed))) {
             Ok(future) => match CatchUnwind(future).instrument(span).await {
                 Ok(result) => result,
-                Err(payload) => Err(self.panicked(spec.name, payload)),
+                Err(payload) => Err(self.panicked(&ctx.redactor, spec.name, payload)),
             },
-            Err(payload) => Err(self.panicked(spec.name, payload)),
+            Err(payload) => Err(self.panicked(&ctx.redactor, spec.name, payload)),
         };
         if spec.is_irreversible() {
             self.events.publish(SecurityEvent::IrreversibleExecuted {
@@ -165,13 +167,18 @@ impl Dispatcher {
         Executed { grant_jti, result }
     }
 
-    fn panicked(&self, tool: &str, payload: Box<dyn Any + Send>) -> ToolError {
+    fn panicked(
+        &self,
+        redactor: &crate::secrets::Redactor,
+        tool: &str,
+        payload: Box<dyn Any + Send>,
+    ) -> ToolError {
         let message = payload
             .downcast_ref::<&str>()
             .map(|s| (*s).to_owned())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "a panic without a message".to_owned());
-        let message = self.redactor.redact_str(&message).into_owned();
+        let message = redactor.redact_str(&message).into_owned();
         tracing::error!(tool, panic = %message, "a tool panicked; the call failed and the run goes on");
         ToolError::Panicked {
             tool: tool.to_owned(),

@@ -114,13 +114,19 @@ impl Dispatcher {
                 return Err(error);
             }
         };
-        let scope = CallScope::new(call);
+        // A call on its own is a run of one: its redactor holds the
+        // runtime's secrets and whatever this call reads.
+        let redactor = self.redactor.scoped();
+        let scope = CallScope {
+            redactor: Some(&redactor),
+            ..CallScope::new(call)
+        };
         let decision = self.decide(&scope, &validated).await;
         if let Some(error) = decision.refusal(validated.spec().name) {
             return Err(error);
         }
         let spec = validated.spec();
-        let executed = self.execute(call, validated, &decision, grant).await;
+        let executed = self.execute(&scope, validated, &decision, grant).await;
         let value = executed.result?;
         Ok(self.protect_value(&scope, spec, value))
     }

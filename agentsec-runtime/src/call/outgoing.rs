@@ -22,7 +22,10 @@ impl Dispatcher {
         if !spec.has_egress() {
             return Ok(());
         }
-        let check = self.output.check(&arguments.to_string());
+        let check = self
+            .output
+            .with_redactor(self.redactor_for(scope).clone())
+            .check(&arguments.to_string());
         if check.findings.is_empty() {
             return Ok(());
         }

@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::CallScope;
 use crate::guard::{Spotlighter, Verdict};
 use crate::identity::RunId;
+use crate::secrets::Redactor;
 use crate::secrets::redact::RedactionLabel;
 use crate::tool::{Dispatcher, ToolSpec};
 use crate::trace::SecurityEvent;
@@ -19,7 +20,12 @@ impl Dispatcher {
             Value::String(s) => s,
             other => other.to_string(),
         };
-        let text = self.redact(Some(scope.call.run_id), "tool_result", text);
+        let text = self.redact_with(
+            self.redactor_for(scope),
+            Some(scope.call.run_id),
+            "tool_result",
+            text,
+        );
         if !spec.untrusted {
             return text;
         }
@@ -52,24 +58,30 @@ impl Dispatcher {
             return Value::String(self.protect_text(scope, spec, value));
         }
         let mut value = value;
-        let text = value.to_string();
-        let found = self.redactor.find(&text);
+        let redactor = self.redactor_for(scope);
+        let found = redactor.find(&value.to_string());
         if !found.is_empty() {
             self.publish_redacted(Some(scope.call.run_id), "tool_result", names_of(&found));
-            self.redactor.redact_json(&mut value);
+            redactor.redact_json(&mut value);
         }
         value
     }
 
     /// Redacts secrets and credential shapes from `text` leaving through
-    /// `sink`, publishing which secrets (by name) it found.
-    pub(crate) fn redact(&self, run_id: Option<RunId>, sink: &str, text: String) -> String {
-        let found = self.redactor.find(&text);
+    /// `sink` with `redactor`, publishing which secrets (by name) it found.
+    pub(crate) fn redact_with(
+        &self,
+        redactor: &Redactor,
+        run_id: Option<RunId>,
+        sink: &str,
+        text: String,
+    ) -> String {
+        let found = redactor.find(&text);
         if found.is_empty() {
             return text;
         }
         self.publish_redacted(run_id, sink, names_of(&found));
-        self.redactor.redact_str(&text).into_owned()
+        redactor.redact_str(&text).into_owned()
     }
 
     /// Screens untrusted text; publishes what fired. `Err` with the rule ids

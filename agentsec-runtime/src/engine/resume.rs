@@ -7,7 +7,7 @@ use super::{
     Agent, AgentRuntime, ApprovalDecision, ArgumentEdit, CallStatus, EngineError, Phase, RunReport,
     RunState, Verdict,
 };
-use crate::call::{ApprovalRecord, CallDecision, CallScope};
+use crate::call::{ApprovalRecord, CallDecision};
 use crate::identity::{CallId, RunId, UserIdentity};
 use crate::tool::{ApprovalProof, CallContext};
 use crate::trace::SecurityEvent;
@@ -240,12 +240,11 @@ impl<A: Agent> AgentRuntime<A> {
             approval: None,
             idempotency_key: None,
         };
-        let scope = CallScope {
-            call: &context,
-            taint: Some(&state.guard.taint),
-            boundary: Some(&state.guard.boundary),
-        };
-        match self.dispatcher.decide(&scope, &validated).await {
+        match self
+            .dispatcher
+            .decide(&self.scope(state, &context), &validated)
+            .await
+        {
             CallDecision::DeniedByPolicy { reason, .. } => {
                 Err(refuse(format!("denied by policy: {reason}")))
             }

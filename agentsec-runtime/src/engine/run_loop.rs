@@ -223,6 +223,20 @@ impl<A: Agent> AgentRuntime<A> {
         }
     }
 
+    /// The run around a call, as the call pipeline sees it.
+    pub(super) fn scope<'a>(
+        &'a self,
+        state: &'a RunState,
+        context: &'a CallContext,
+    ) -> CallScope<'a> {
+        CallScope {
+            call: context,
+            taint: Some(&state.guard.taint),
+            boundary: Some(&state.guard.boundary),
+            redactor: Some(self.run_redactor(state)),
+        }
+    }
+
     /// Decodes and decides the call at `index` through the call pipeline;
     /// runs it when it may run at once.
     async fn decide(&self, state: &mut RunState, index: usize) {
@@ -235,12 +249,10 @@ impl<A: Agent> AgentRuntime<A> {
         // shown to an approver, bound by the approval and run.
         state.pending[index].arguments = validated.canonical().to_owned();
         let context = self.call_context(state, index, None);
-        let scope = CallScope {
-            call: &context,
-            taint: Some(&state.guard.taint),
-            boundary: Some(&state.guard.boundary),
-        };
-        let decision = self.dispatcher.decide(&scope, &validated).await;
+        let decision = self
+            .dispatcher
+            .decide(&self.scope(state, &context), &validated)
+            .await;
         state.pending[index].decision = Some(decision.clone());
         let call = &state.pending[index];
         match decision {
@@ -321,19 +333,16 @@ impl<A: Agent> AgentRuntime<A> {
             .unwrap_or(CallDecision::Allowed);
         let executed = self
             .dispatcher
-            .execute(&context, validated, &decision, None)
+            .execute(&self.scope(state, &context), validated, &decision, None)
             .await;
         state.pending[index].grant_jti = executed.grant_jti;
         let call = state.pending[index].clone();
         match executed.result {
             Ok(value) => {
                 state.guard.taint.record_call(spec);
-                let scope = CallScope {
-                    call: &context,
-                    taint: Some(&state.guard.taint),
-                    boundary: Some(&state.guard.boundary),
-                };
-                let text = self.dispatcher.protect_text(&scope, spec, value);
+                let text = self
+                    .dispatcher
+                    .protect_text(&self.scope(state, &context), spec, value);
                 state.messages.push(tool_message(&call, text, false));
                 state.pending[index].status = CallStatus::Executed;
                 state.pending[index].outcome = Some(CallOutcome::Ok);
@@ -342,9 +351,7 @@ impl<A: Agent> AgentRuntime<A> {
                 self.refuse(state, index, error)
             }
             Err(error) => {
-                let text =
-                    self.dispatcher
-                        .redact(Some(state.run_id), "tool_error", error.model_message());
+                let text = self.redact(state, "tool_error", error.model_message());
                 state.messages.push(tool_message(&call, text.clone(), true));
                 state.pending[index].outcome = Some(match error {
                     ToolError::Panicked { message, .. } => CallOutcome::Panicked { message },

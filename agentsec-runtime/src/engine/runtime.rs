@@ -361,6 +361,7 @@ impl<A: Agent> AgentRuntime<A> {
             gen_ai.agent.name = A::SPEC.name,
             gen_ai.request.model = A::SPEC.model.unwrap_or(""),
         );
+        self.attach_redactor(&mut state).await;
         async {
             loop {
                 if let Some(outcome) = RunOutcome::of(&state) {
@@ -375,6 +376,7 @@ impl<A: Agent> AgentRuntime<A> {
                 match self.before_step(&mut state).await? {
                     super::once::BeforeStep::Step(guard) => {
                         self.step(&mut state).await;
+                        self.note_secrets_read(&mut state);
                         self.after_step(&mut state, guard).await?;
                     }
                     super::once::BeforeStep::Done => {}

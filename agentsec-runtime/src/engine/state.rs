@@ -240,6 +240,24 @@ pub struct RunGuard {
     pub boundary: String,
     /// What the run has taken in: untrusted content, private data.
     pub taint: TaintTracker,
+    /// The names (never the values) of the secrets the run's tools read,
+    /// so a run resumed in another process redacts them again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets_read: Vec<String>,
+    /// The run's redactor, while the run is in memory.
+    #[serde(skip)]
+    pub(crate) redactor: RunRedactor,
+}
+
+/// The redactor of a run in memory: not part of the saved state (it holds
+/// secret values) and not part of a state's identity.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RunRedactor(pub(crate) Option<crate::secrets::Redactor>);
+
+impl PartialEq for RunRedactor {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl RunState {
@@ -260,6 +278,7 @@ impl RunState {
             guard: RunGuard {
                 boundary: crate::guard::Spotlighter::new().boundary().to_owned(),
                 taint: TaintTracker::new(),
+                ..RunGuard::default()
             },
             version: 0,
             edits: Vec::new(),

@@ -5,7 +5,7 @@ use secrecy::SecretString;
 use super::{ApprovalProof, StateMap, ToolError};
 use crate::identity::{CallId, RunId, UserIdentity};
 use crate::permission::{GrantAuthority, GrantClaims, GrantError, GrantExpectation};
-use crate::secrets::{MemorySecretStore, SecretStore};
+use crate::secrets::{MemorySecretStore, Redactor, SecretStore};
 use crate::tool::ToolSpec;
 
 /// The runtime context of one tool call: who it acts for, which run, step
@@ -35,6 +35,9 @@ pub struct ToolCtx {
     pub(crate) idempotency_key: Option<String>,
     pub(crate) state: Arc<StateMap>,
     pub(crate) secrets: Arc<dyn SecretStore>,
+    /// The run's redactor: every secret the call reads is registered with
+    /// it before the tool sees the value.
+    pub(crate) redactor: Redactor,
 }
 
 impl std::fmt::Debug for ToolCtx {
@@ -71,6 +74,7 @@ impl ToolCtx {
             idempotency_key: None,
             state: Arc::new(StateMap::new()),
             secrets: Arc::new(MemorySecretStore::new()),
+            redactor: Redactor::new(),
         }
     }
 
@@ -143,15 +147,20 @@ impl ToolCtx {
             })
     }
 
-    /// The secret called `name`, from the runtime's secret store.
+    /// The secret called `name`, from the runtime's secret store. The value
+    /// is registered with the run's redactor before it is returned, so it
+    /// cannot reach a trace, a stored state or the model unredacted.
     pub async fn secret(&self, name: &str) -> Result<SecretString, ToolError> {
-        self.secrets
+        let secret = self
+            .secrets
             .get(name)
             .await?
             .ok_or_else(|| ToolError::MissingSecret {
                 tool: self.tool.to_owned(),
                 name: name.to_owned(),
-            })
+            })?;
+        let _ = self.redactor.register_secret(name, &secret);
+        Ok(secret)
     }
 
     /// Verifies the call's grant against `spec` and this context's run and

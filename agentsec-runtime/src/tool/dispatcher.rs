@@ -232,10 +232,12 @@ impl DispatcherBuilder {
     /// identity arguments are reported
     /// here, before any run, naming the tool.
     pub async fn build(mut self) -> Result<Dispatcher, BuildError> {
-        // Every secret read through the store, starting with the presence
-        // checks below, is registered with the redactor.
+        // The secrets the tools declare are read once here, to check they
+        // exist, and registered with the runtime's redactor: every run's
+        // redactor starts from it. A secret read later (a per-user one) is
+        // registered with the reading run's redactor only.
         let redactor = Redactor::new();
-        self.secrets = Arc::new(RedactingStore::new(self.secrets, redactor.clone()));
+        let checked = RedactingStore::new(self.secrets.clone(), redactor.clone());
         self.redactor = redactor;
         let mut tools = HashMap::new();
         for tool in self.tools {
@@ -254,7 +256,7 @@ impl DispatcherBuilder {
                 }
             }
             for secret in spec.secrets {
-                if self.secrets.get(secret).await?.is_none() {
+                if checked.get(secret).await?.is_none() {
                     return Err(BuildError::MissingSecret {
                         tool: spec.name.into(),
                         secret: (*secret).into(),
@@ -403,8 +405,8 @@ impl Dispatcher {
         &self.grants
     }
 
-    /// The secret store tools read from (every value read is registered
-    /// with [`redactor`](Self::redactor)).
+    /// The secret store tools read from (a value a call reads is registered
+    /// with that call's run redactor, see [`Redactor::scoped`]).
     pub fn secret_store(&self) -> &Arc<dyn SecretStore> {
         &self.secrets
     }
@@ -414,7 +416,9 @@ impl Dispatcher {
         self.state.get::<T>()
     }
 
-    /// The redactor: every secret the tools read is registered with it.
+    /// The runtime's redactor: the secrets the tools declare, registered when
+    /// the dispatcher was built. Each run redacts with a
+    /// [`scoped`](Redactor::scoped) copy that adds the secrets it read.
     pub fn redactor(&self) -> &Redactor {
         &self.redactor
     }

@@ -148,6 +148,15 @@ impl OutputChecker {
         }
     }
 
+    /// The same checker with another redactor (a run's, see
+    /// [`Redactor::scoped`]).
+    pub fn with_redactor(&self, redactor: Redactor) -> Self {
+        Self {
+            redactor,
+            ..self.clone()
+        }
+    }
+
     /// Sets the hosts links may point to.
     pub fn with_allowlist(mut self, allowlist: HostAllowlist) -> Self {
         self.allowlist = allowlist;

@@ -172,6 +172,33 @@ impl Redactor {
         Self::default()
     }
 
+    /// A redactor that starts with every secret registered here and keeps
+    /// its own registrations to itself: one per run, so a run's redactor
+    /// holds the runtime's secrets and those the run read, not every secret
+    /// any run ever read.
+    ///
+    /// ```
+    /// use agentsec_runtime::secrets::Redactor;
+    /// let runtime = Redactor::new();
+    /// let _ = runtime.register("stripe_api_key", "rk_live_0123456789");
+    /// let run = runtime.scoped();
+    /// let _ = run.register("alice_token", "alice-secret-0001");
+    /// assert_eq!(run.redact_str("rk_live_0123456789"), "[REDACTED:stripe_api_key]");
+    /// assert_eq!(run.redact_str("alice-secret-0001"), "[REDACTED:alice_token]");
+    /// // Another run does not carry alice's secret.
+    /// assert_eq!(runtime.scoped().secret_names().len(), 1);
+    /// ```
+    pub fn scoped(&self) -> Redactor {
+        let registry = self.inner.read().unwrap_or_else(|p| p.into_inner());
+        Redactor {
+            inner: Arc::new(RwLock::new(Registry {
+                names: registry.names.clone(),
+                values: registry.values.clone(),
+                matcher: registry.matcher.clone(),
+            })),
+        }
+    }
+
     /// Registers a secret value under `name`: from now on every occurrence
     /// (in the forms listed in the [module docs](self)) is replaced by
     /// `[REDACTED:name]`.
