@@ -147,7 +147,7 @@ fn match_at(bytes: &[u8], i: usize) -> Option<CredentialMatch> {
     for prefix in ["sk_live_", "sk_test_", "rk_live_", "rk_test_"] {
         if rest.starts_with(prefix.as_bytes()) {
             let len = run_len(bytes, i, is_token_byte);
-            if len >= prefix.len() + 16 && has_digit_and_letter(rest.get(prefix.len()..len)?) {
+            if len >= 20 && has_digit_and_letter(rest.get(3..len)?) {
                 return hit(len, CredentialKind::StripeKey);
             }
             return None;

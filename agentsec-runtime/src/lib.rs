@@ -51,3 +51,8 @@ pub mod trace;
 mod tls;
 
 pub use secrecy::{ExposeSecret, SecretBox, SecretString};
+
+/// The rules every tool and agent spec is held to, from `agentsec-core`
+/// ([`ToolSpec::check`](tool::ToolSpec::check),
+/// [`AgentSpec::check`](engine::AgentSpec::check)).
+pub use agentsec_core::rules;

@@ -1,7 +1,7 @@
 //! The dispatcher builder holds hand-written tools to the same rules the
 //! `#[tool]` macro enforces at compile time, with the same message.
 
-use agentsec_core::ToolRule;
+use agentsec_runtime::rules::ToolRule;
 use agentsec_runtime::tool::{
     BuildError, Dispatcher, Effect, EffectKind, Irreversibility, Scope, Tool, ToolCtx, ToolError,
     ToolSpec,

@@ -8,7 +8,7 @@ use super::{AgentDef, Prompt};
 use crate::credentials::find_credentials;
 use crate::diag::Errors;
 
-pub const MAX_ITERATIONS: u32 = 25;
+pub const MAX_ITERATIONS: u32 = agentsec_core::rules::MAX_ITERATIONS;
 
 pub fn load_prompt(attr: &AgentAttr, errors: &mut Errors) -> Option<Prompt> {
     match (&attr.prompt, &attr.prompt_file) {

@@ -3,13 +3,13 @@
 
 use syn::Type;
 
+use agentsec_core::identity_args;
+use agentsec_core::{Effect, Irreversibility, ToolRule, ToolSpec};
+
 use super::ast::{ParamKind, ToolDef, find_secret_type, type_display};
 use super::attr::{EffectKind, ScopeKind};
 use crate::credentials;
 use crate::diag::Errors;
-use agentsec_core::{Effect, Irreversibility, ToolRule, ToolSpec};
-
-use agentsec_core::identity_args;
 
 pub fn check(def: &ToolDef, errors: &mut Errors) {
     check_signature(def, errors);
@@ -119,7 +119,7 @@ fn check_spec_rules(def: &ToolDef, errors: &mut Errors) {
             // Reported with the doc comment's own wording in `check_doc`; an
             // empty resource by the attribute parser, on the string.
             ToolRule::MissingDescription | ToolRule::EmptyResource => {}
-            // The spec holds a placeholder name: the name is checked below.
+            // The spec holds a placeholder name: the real one is checked above.
             ToolRule::InvalidName => {}
             ToolRule::NoEffect => {
                 if !attr.effect_key_written {
