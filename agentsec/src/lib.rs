@@ -28,7 +28,7 @@
 #![warn(missing_docs)]
 
 pub use agentsec_macros::{agent, irreversible, tool};
-pub use agentsec_runtime::{ExposeSecret, SecretBox, SecretString};
+pub use agentsec_runtime::{BoxFuture, ExposeSecret, SecretBox, SecretString};
 pub use agentsec_runtime::{
     budget, engine, guard, hitl, identity, model, permission, secrets, store, trace,
 };

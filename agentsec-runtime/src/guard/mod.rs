@@ -20,8 +20,8 @@ mod taint;
 
 pub use allowlist::{AllowlistError, FetchAllowlist, HostAllowlist, UrlRefused};
 pub use retrieval::{
-    Document, Embedder, MemoryRetriever, NewDocument, PgRetriever, RetrievalError, RetrievalFuture,
-    RetrievalQuery, RetrievalScope, ScopedRetriever, ScoredDocument, Visibility,
+    Document, Embedder, MemoryRetriever, NewDocument, PgRetriever, RetrievalError, RetrievalQuery,
+    RetrievalScope, ScopedRetriever, ScoredDocument, Visibility,
 };
 pub use screen::{
     InputGuard, RULES, RuleCategory, RuleGuard, RuleHit, RuleInfo, Screening, UnknownRule, Verdict,

@@ -9,7 +9,7 @@ use super::{
     Message, ModelError, ModelProvider, ModelRequest, ModelResponse, ModelToolCall, StopReason,
     Usage,
 };
-use crate::tool::BoxFuture;
+use crate::BoxFuture;
 
 /// The `anthropic-version` sent unless the builder sets another.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";

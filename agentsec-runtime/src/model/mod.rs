@@ -74,13 +74,13 @@ pub use price::{Price, PriceTable};
 pub use retry::{RetryPolicy, is_retryable_status, parse_retry_after};
 pub use scripted::{ScriptedArguments, ScriptedModel, ScriptedReply};
 
-use crate::tool::BoxFuture;
+use crate::BoxFuture;
 
 /// A language model the engine can ask for the next step.
 ///
 /// ```
 /// use agentsec_runtime::model::{ModelError, ModelProvider, ModelRequest, ModelResponse, StopReason, Usage};
-/// use agentsec_runtime::tool::BoxFuture;
+/// use agentsec_runtime::BoxFuture;
 ///
 /// /// Always answers with the last user message.
 /// struct Echo;

@@ -9,7 +9,7 @@ use super::{
     Message, ModelError, ModelProvider, ModelRequest, ModelResponse, ModelToolCall, StopReason,
     Usage,
 };
-use crate::tool::BoxFuture;
+use crate::BoxFuture;
 
 /// A chat-completions client (`POST {base_url}/chat/completions`).
 ///

@@ -1,5 +1,3 @@
-use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 
 use uuid::Uuid;
@@ -9,10 +7,11 @@ use super::{
     NewApproval, NewAuditEntry, NewIntent, NewRun, PurgeReport, RunFilter, RunRecord, StepRecord,
     StoreError, UnixMillis, Usage,
 };
+use crate::BoxFuture;
 use crate::identity::{CallId, RunId};
 
 /// A boxed future returned by [`RunStore`] methods.
-pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+pub type StoreFuture<'a, T> = BoxFuture<'a, Result<T, StoreError>>;
 
 /// Durable storage for runs, steps, approvals, intents, usage, agent keys
 /// and the audit chain.

@@ -17,14 +17,13 @@ mod schema;
 mod spec;
 mod state;
 
-use std::future::Future;
-use std::pin::Pin;
-
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tracing::Instrument;
+
+use crate::BoxFuture;
 
 pub use approval::{ApprovalProof, args_digest, canonical_json};
 pub(crate) use args::decode_args_slowly;
@@ -38,9 +37,6 @@ pub use spec::{
     const_str_eq,
 };
 pub use state::StateMap;
-
-/// A boxed, `Send` future, as returned by [`DynTool::invoke`].
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A tool the model can call. The `#[tool]` macro implements it; it can also
 /// be implemented by hand, and then goes through the same guarded path and
