@@ -44,7 +44,7 @@ pub use postgres::PostgresStore;
 pub use records::{
     AgentKeyRecord, ApprovalDecision, ApprovalRecord, ApprovalStatus, IntentRecord, NewApproval,
     NewIntent, NewRun, PurgeReport, RunFilter, RunRecord, RunStatus, StepRecord, UnixMillis,
-    UnknownStatus, Usage,
+    UnknownStatus,
 };
 pub use run_store::{RunStore, StoreFuture};
 pub use sqlite::SqliteStore;

@@ -13,9 +13,10 @@ use super::sql::store_impl::{AUDIT_PAGE_SIZE, impl_sql_store};
 use super::{
     AgentKeyRecord, ApprovalDecision, ApprovalRecord, AuditEntry, AuditVerification, IntentRecord,
     NewApproval, NewAuditEntry, NewIntent, NewRun, PurgeReport, RunFilter, RunRecord, StepRecord,
-    StoreError, StoreFuture, UnixMillis, Usage,
+    StoreError, StoreFuture, UnixMillis,
 };
 use crate::identity::{CallId, RunId};
+use crate::model::Usage;
 
 type Db = Postgres;
 type Row = sqlx::postgres::PgRow;

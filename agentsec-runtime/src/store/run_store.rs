@@ -5,10 +5,11 @@ use uuid::Uuid;
 use super::{
     AgentKeyRecord, ApprovalDecision, ApprovalRecord, AuditEntry, AuditVerification, IntentRecord,
     NewApproval, NewAuditEntry, NewIntent, NewRun, PurgeReport, RunFilter, RunRecord, StepRecord,
-    StoreError, UnixMillis, Usage,
+    StoreError, UnixMillis,
 };
 use crate::BoxFuture;
 use crate::identity::{CallId, RunId};
+use crate::model::Usage;
 
 /// A boxed future returned by [`RunStore`] methods.
 pub type StoreFuture<'a, T> = BoxFuture<'a, Result<T, StoreError>>;

@@ -13,9 +13,9 @@ use super::{
     AgentKeyRecord, ApprovalDecision, ApprovalRecord, ApprovalStatus, AuditEntry,
     AuditVerification, IntentRecord, NewApproval, NewAuditEntry, NewIntent, NewRun, PurgeReport,
     RunFilter, RunRecord, RunStatus, RunStore, StepRecord, StoreError, StoreFuture, UnixMillis,
-    Usage,
 };
 use crate::identity::{CallId, RunId};
+use crate::model::Usage;
 
 /// A store held in memory: for tests, examples and the scripted demo.
 ///
