@@ -60,6 +60,7 @@ mod http;
 mod message;
 mod openai;
 mod price;
+mod reply;
 mod retry;
 mod scripted;
 mod usage;
