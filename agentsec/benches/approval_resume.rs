@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
 use agentsec::BoxFuture;
-use agentsec::engine::{AgentRuntime, ApprovalDecision, RunOutcome, RunReport};
+use agentsec::engine::{AgentRuntime, RunOutcome, RunReport};
+use agentsec::hitl::ApprovalDecision;
 use agentsec::model::{
     Message, ModelError, ModelProvider, ModelRequest, ModelResponse, ModelToolCall, StopReason,
     Usage,

@@ -6,9 +6,9 @@ use serde_json::Value;
 use super::checkpoint::IntentOutcome;
 use super::run_loop::tool_message;
 use super::{
-    Agent, AgentRuntime, ApprovalDecision, ArgumentEdit, CallStatus, EngineError, Phase, RunReport,
-    RunState, Verdict,
+    Agent, AgentRuntime, ArgumentEdit, CallStatus, EngineError, Phase, RunReport, RunState,
 };
+use crate::hitl::{ApprovalDecision, ApprovalVerdict};
 use crate::identity::{CallId, RunId, UserIdentity};
 use crate::permission::{Decision, PolicyRequest};
 use crate::tool::ApprovalProof;
@@ -155,8 +155,8 @@ impl<A: Agent> AgentRuntime<A> {
             })?;
         let approver = decision.approver.id.clone();
         let (message, status) = match decision.verdict {
-            Verdict::Approve | Verdict::ApproveEdited { .. } => {
-                if let Verdict::ApproveEdited { arguments } = decision.verdict {
+            ApprovalVerdict::Approve | ApprovalVerdict::ApproveEdited { .. } => {
+                if let ApprovalVerdict::ApproveEdited { arguments } = decision.verdict {
                     self.check_edit(state, index, &arguments)?;
                     let call = &mut state.pending[index];
                     state.edits.push(ArgumentEdit {
@@ -177,7 +177,7 @@ impl<A: Agent> AgentRuntime<A> {
                     ApprovalProof::new(&call.tool, call.call_id, &call.arguments, &approver);
                 (None, CallStatus::Approved { proof })
             }
-            Verdict::Reject { reason } => {
+            ApprovalVerdict::Reject { reason } => {
                 let call = &state.pending[index];
                 self.events.publish(SecurityEvent::ApprovalRejected {
                     run_id,
@@ -192,7 +192,7 @@ impl<A: Agent> AgentRuntime<A> {
                     CallStatus::Rejected { approver, reason },
                 )
             }
-            Verdict::Expired => {
+            ApprovalVerdict::Expired => {
                 let call = &state.pending[index];
                 let text = "the request for a person's approval of this call expired before \
                             anyone decided; the call did not run"

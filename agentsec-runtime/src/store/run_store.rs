@@ -3,11 +3,12 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use super::{
-    AgentKeyRecord, ApprovalDecision, ApprovalRecord, AuditEntry, AuditVerification, IntentRecord,
-    NewApproval, NewAuditEntry, NewIntent, NewRun, PurgeReport, RunFilter, RunRecord, StepRecord,
-    StoreError, UnixMillis,
+    AgentKeyRecord, ApprovalRecord, AuditEntry, AuditVerification, IntentRecord, NewApproval,
+    NewAuditEntry, NewIntent, NewRun, PurgeReport, RunFilter, RunRecord, StepRecord, StoreError,
+    UnixMillis,
 };
 use crate::BoxFuture;
+use crate::hitl::ApprovalDecision;
 use crate::identity::{CallId, RunId};
 use crate::model::Usage;
 

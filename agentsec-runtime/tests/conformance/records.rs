@@ -1,9 +1,10 @@
 use std::time::Duration;
 
-use agentsec_runtime::identity::RunId;
+use agentsec_runtime::hitl::ApprovalDecision;
+use agentsec_runtime::identity::{CallId, RunId, UserIdentity};
 use agentsec_runtime::model::Usage;
 use agentsec_runtime::store::{
-    AgentKeyRecord, ApprovalDecision, RunFilter, RunStatus, RunStore, StoreError, UnixMillis,
+    AgentKeyRecord, RunFilter, RunStatus, RunStore, StoreError, UnixMillis,
 };
 use serde_json::json;
 
@@ -261,7 +262,10 @@ pub async fn corrupt_rows_are_typed_errors(store: &dyn RunStore, exec: Exec) {
     ));
     assert!(matches!(
         store
-            .decide_approval(approval.id, &ApprovalDecision::approve("x"))
+            .decide_approval(
+                approval.id,
+                &ApprovalDecision::approve(CallId::new(), UserIdentity::new("x"))
+            )
             .await,
         Err(StoreError::Corrupt { .. })
     ));

@@ -13,7 +13,7 @@ mod keys;
 mod runs;
 mod usage;
 
-pub use approvals::{ApprovalDecision, ApprovalRecord, IntentRecord, NewApproval, NewIntent};
+pub use approvals::{ApprovalRecord, IntentRecord, NewApproval, NewIntent};
 pub use keys::AgentKeyRecord;
 pub use runs::{NewRun, PurgeReport, RunFilter, RunRecord, StepRecord};
 pub(crate) use usage::ledger_columns;

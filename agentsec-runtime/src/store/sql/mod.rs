@@ -11,13 +11,14 @@ pub(crate) mod store_impl;
 pub(crate) mod prelude {
     pub(crate) use super::queries as q;
     pub(crate) use super::store_impl::AUDIT_PAGE_SIZE;
+    pub(crate) use crate::hitl::ApprovalDecision;
     pub(crate) use crate::identity::{CallId, RunId};
     pub(crate) use crate::model::Usage;
     pub(crate) use crate::store::audit::{ChainVerifier, chain_next};
     pub(crate) use crate::store::{
-        AgentKeyRecord, ApprovalDecision, ApprovalRecord, AuditEntry, AuditVerification,
-        IntentRecord, NewApproval, NewAuditEntry, NewIntent, NewRun, PurgeReport, RunFilter,
-        RunRecord, StepRecord, StoreError, StoreFuture, UnixMillis,
+        AgentKeyRecord, ApprovalRecord, AuditEntry, AuditVerification, IntentRecord, NewApproval,
+        NewAuditEntry, NewIntent, NewRun, PurgeReport, RunFilter, RunRecord, StepRecord,
+        StoreError, StoreFuture, UnixMillis,
     };
     pub(crate) use uuid::Uuid;
 }
