@@ -9,7 +9,8 @@ mod common;
 use std::sync::Mutex;
 
 use agentsec::call::{CallDecision, CallOutcome, CallScope};
-use agentsec::engine::{AgentRuntime, ApprovalDecision, RunOutcome};
+use agentsec::engine::{AgentRuntime, RunOutcome};
+use agentsec::hitl::ApprovalDecision;
 use agentsec::model::{ScriptedModel, ScriptedReply};
 use agentsec::permission::{DefaultPolicy, EffectSet};
 use agentsec::prelude::*;

@@ -7,9 +7,10 @@
 mod durable_support;
 
 use agentsec::engine::{EngineError, PendingCall, RunState};
+use agentsec::hitl::ApprovalDecision;
 use agentsec::hitl::{Approvals, DecisionSigner, HitlError};
 use agentsec::prelude::*;
-use agentsec::store::{ApprovalDecision, RunStatus};
+use agentsec::store::RunStatus;
 use durable_support::fixture::*;
 use durable_support::*;
 use serde_json::json;
@@ -18,11 +19,8 @@ use serde_json::json;
 /// access to the database could.
 async fn forge(f: &Fixture, call: &PendingCall, signature: Option<String>, by: &str) {
     let decision = ApprovalDecision {
-        approved: true,
-        decided_by: by.into(),
-        reason: None,
-        edited_args: None,
         signature,
+        ..ApprovalDecision::approve(call.call_id, UserIdentity::new(by))
     };
     f.store
         .decide_approval(call.call_id.as_uuid(), &decision)

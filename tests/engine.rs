@@ -7,9 +7,9 @@ mod common;
 use std::sync::Arc;
 
 use agentsec::engine::{
-    AgentRuntime, ApprovalDecision, CallStatus, Checkpoints, HaltReason, MemoryCheckpoints, Phase,
-    RunOutcome,
+    AgentRuntime, CallStatus, Checkpoints, HaltReason, MemoryCheckpoints, Phase, RunOutcome,
 };
+use agentsec::hitl::ApprovalDecision;
 use agentsec::model::{Message, ScriptedModel, ScriptedReply, Usage};
 use agentsec::permission::{Decision, Policy, PolicyRequest};
 use agentsec::prelude::*;

@@ -8,10 +8,10 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use agentsec::engine::{AgentRuntime, RunOutcome};
+use agentsec::guard::HostAllowlist;
 use agentsec::model::{ScriptedModel, ScriptedReply};
 use agentsec::prelude::*;
 use agentsec::secrets::MemorySecretStore;
-use agentsec::secrets::output::HostAllowlist;
 use agentsec::trace::{CollectingSink, EventBus};
 use serde_json::json;
 
@@ -178,9 +178,9 @@ async fn exfiltration_links_are_removed_from_answers_unless_the_host_is_allowed(
     for (allowed, kept) in [(false, false), (true, true)] {
         let events = CollectingSink::default();
         let model = ScriptedModel::new([ScriptedReply::text(answer)]);
-        let mut hosts = HostAllowlist::new();
+        let mut hosts = HostAllowlist::default();
         if allowed {
-            hosts = hosts.allow("evil.example").unwrap();
+            hosts.add("evil.example").unwrap();
         }
         let rt = AgentRuntime::<Assistant>::builder()
             .model(model)

@@ -56,3 +56,18 @@ pub use secrecy::{ExposeSecret, SecretBox, SecretString};
 /// ([`ToolSpec::check`](tool::ToolSpec::check),
 /// [`AgentSpec::check`](engine::AgentSpec::check)).
 pub use agentsec_core::rules;
+
+/// The boxed, `Send` future every async trait of the runtime returns
+/// ([`ModelProvider`](model::ModelProvider),
+/// [`RunStore`](store::RunStore), [`SecretStore`](secrets::SecretStore),
+/// [`KeyStore`](identity::keys::KeyStore), [`Embedder`](guard::Embedder), …),
+/// so the traits stay object-safe.
+///
+/// ```
+/// use agentsec_runtime::BoxFuture;
+/// fn answer<'a>(question: &'a str) -> BoxFuture<'a, usize> {
+///     Box::pin(async move { question.len() })
+/// }
+/// # let _ = answer("why?");
+/// ```
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;

@@ -6,11 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use agentsec_runtime::ExposeSecret;
-use agentsec_runtime::identity::keys::{
-    AgentKeyRecord, KeyFuture, KeyOptions, KeyStatus, KeyStoreError,
-};
+use agentsec_runtime::identity::keys::{AgentKeyRecord, KeyOptions, KeyStatus, KeyStoreError};
 use agentsec_runtime::identity::{AgentKeys, Environment, KeyError, KeyStore, MemoryKeyStore};
+use agentsec_runtime::{BoxFuture, ExposeSecret};
 
 const PEPPER: &[u8] = b"a-server-side-pepper-of-32-bytes+";
 const HOUR: Duration = Duration::from_secs(3600);
@@ -433,22 +431,22 @@ struct RevokeDuringRotation {
 }
 
 impl KeyStore for RevokeDuringRotation {
-    fn insert<'a>(&'a self, record: AgentKeyRecord) -> KeyFuture<'a, Result<(), KeyStoreError>> {
+    fn insert<'a>(&'a self, record: AgentKeyRecord) -> BoxFuture<'a, Result<(), KeyStoreError>> {
         self.inner.insert(record)
     }
     fn get<'a>(
         &'a self,
         key_id: &'a str,
-    ) -> KeyFuture<'a, Result<Option<AgentKeyRecord>, KeyStoreError>> {
+    ) -> BoxFuture<'a, Result<Option<AgentKeyRecord>, KeyStoreError>> {
         self.inner.get(key_id)
     }
     fn list_by_agent<'a>(
         &'a self,
         agent: &'a str,
-    ) -> KeyFuture<'a, Result<Vec<AgentKeyRecord>, KeyStoreError>> {
+    ) -> BoxFuture<'a, Result<Vec<AgentKeyRecord>, KeyStoreError>> {
         self.inner.list_by_agent(agent)
     }
-    fn update<'a>(&'a self, record: AgentKeyRecord) -> KeyFuture<'a, Result<(), KeyStoreError>> {
+    fn update<'a>(&'a self, record: AgentKeyRecord) -> BoxFuture<'a, Result<(), KeyStoreError>> {
         Box::pin(async move {
             if record.replaced_by.is_some() && !self.fired.swap(true, Ordering::SeqCst) {
                 let mut current = self.inner.get(&record.key_id).await?.expect("exists");

@@ -145,11 +145,50 @@ fn options_and_bad_entries() {
         "*.10.0.0.1",
         "a..b",
         "x.com/path",
+        "x.io:443",
+        "a*.x.io",
+        "*.[::1]",
+        "exa mple.com",
     ] {
         assert!(
             HostAllowlist::new([bad]).is_err(),
             "{bad:?} should be refused"
         );
+    }
+}
+
+#[test]
+fn hosts_alone_are_normalised_like_urls() {
+    let l =
+        HostAllowlist::new(["Docs.Example.COM.", "127.0.0.1", "[::1]", "bücher.example"]).unwrap();
+    assert!(!l.is_empty());
+    assert!(HostAllowlist::default().is_empty());
+    assert!(!HostAllowlist::default().allows_host("docs.example.com"));
+    for host in [
+        "docs.example.com",
+        "DOCS.EXAMPLE.COM.",
+        "127.0.0.1",
+        "[::1]",
+    ] {
+        assert!(l.allows_host(host), "{host}");
+    }
+    assert!(
+        l.allows_host("xn--bcher-kva.example"),
+        "punycode of an IDN entry"
+    );
+    assert!(l.allows_host("bücher.example"), "IDN host");
+    assert!(l.allows_host("2130706433"), "decimal spelling of 127.0.0.1");
+    for host in [
+        "127.0.0.2",
+        "[::2]",
+        "evil-docs.example.com",
+        "docs.example.com.evil.io",
+        "example.com",
+        "",
+        "docs.example.com/x",
+        "a..docs.example.com",
+    ] {
+        assert!(!l.allows_host(host), "{host:?}");
     }
 }
 

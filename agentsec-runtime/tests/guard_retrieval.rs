@@ -3,9 +3,10 @@
 
 use std::sync::{Arc, Mutex};
 
+use agentsec_runtime::BoxFuture;
 use agentsec_runtime::guard::{
-    Embedder, MemoryRetriever, NewDocument, PgRetriever, RetrievalError, RetrievalFuture,
-    RetrievalQuery, RetrievalScope, ScopedRetriever,
+    Embedder, MemoryRetriever, NewDocument, PgRetriever, RetrievalError, RetrievalQuery,
+    RetrievalScope, ScopedRetriever,
 };
 use agentsec_runtime::identity::UserIdentity;
 use sqlx::postgres::PgPoolOptions;
@@ -23,7 +24,7 @@ impl SpyEmbedder {
 }
 
 impl Embedder for SpyEmbedder {
-    fn embed<'a>(&'a self, text: &'a str) -> RetrievalFuture<'a, Result<Vec<f32>, RetrievalError>> {
+    fn embed<'a>(&'a self, text: &'a str) -> BoxFuture<'a, Result<Vec<f32>, RetrievalError>> {
         self.seen.lock().unwrap().push(text.to_owned());
         let mut v = vec![0.0f32; 26];
         for c in text

@@ -1,5 +1,6 @@
 //! The Anthropic client against a local server speaking the Messages API.
 
+mod http_support;
 mod model_support;
 
 use std::sync::Arc;
@@ -11,7 +12,8 @@ use agentsec_runtime::model::{
 };
 use agentsec_runtime::secrets::MemorySecretStore;
 use agentsec_runtime::tool::ToolSchema;
-use model_support::{MockServer, Reply, fast_retry};
+use http_support::{Reply, TestServer};
+use model_support::fast_retry;
 use serde_json::{Value, json};
 
 const KEY: &str = "sk-ant-test-0123456789abcdef";
@@ -22,7 +24,7 @@ struct LookupArgs {
     city: String,
 }
 
-fn client(server: &MockServer, retry: RetryPolicy) -> AnthropicClient {
+fn client(server: &TestServer, retry: RetryPolicy) -> AnthropicClient {
     AnthropicClient::builder()
         .base_url(&server.base)
         .model("claude-test")
@@ -52,7 +54,7 @@ fn hello() -> ModelRequest {
 
 #[tokio::test]
 async fn plain_answer_with_headers_from_the_store() {
-    let server = MockServer::start(vec![Reply::json(
+    let server = TestServer::scripted(vec![Reply::json(
         200,
         message(json!([{"type": "text", "text": "Hi."}]), "end_turn"),
     )])
@@ -84,7 +86,7 @@ async fn plain_answer_with_headers_from_the_store() {
 
 #[tokio::test]
 async fn history_uses_tool_use_and_merged_tool_result_blocks() {
-    let server = MockServer::start(vec![Reply::json(
+    let server = TestServer::scripted(vec![Reply::json(
         200,
         message(json!([{"type": "text", "text": "Both done."}]), "end_turn"),
     )])
@@ -147,7 +149,7 @@ async fn history_uses_tool_use_and_merged_tool_result_blocks() {
 
 #[tokio::test]
 async fn parallel_tool_use_blocks_become_tool_calls() {
-    let server = MockServer::start(vec![Reply::json(
+    let server = TestServer::scripted(vec![Reply::json(
         200,
         message(
             json!([
@@ -183,7 +185,7 @@ async fn parallel_tool_use_blocks_become_tool_calls() {
 
 #[tokio::test]
 async fn provider_errors_are_not_retried_and_surface_the_message() {
-    let server = MockServer::start(vec![Reply::json(
+    let server = TestServer::scripted(vec![Reply::json(
         400,
         json!({"type": "error", "error": {"type": "invalid_request_error", "message": "messages: roles must alternate"}}),
     )])
@@ -206,7 +208,7 @@ async fn overloaded_and_rate_limited_are_retried() {
         200,
         message(json!([{"type": "text", "text": "ok"}]), "end_turn"),
     );
-    let server = MockServer::start(vec![
+    let server = TestServer::scripted(vec![
         Reply::json(529, json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})),
         Reply::json(429, json!({"type": "error", "error": {"type": "rate_limit_error", "message": "slow"}}))
             .with_header("retry-after", "1"),
@@ -231,7 +233,7 @@ async fn malformed_bodies_are_errors_not_panics() {
         "{\"content\": \"text instead of blocks\"}",
         "[1, 2, 3]",
     ] {
-        let server = MockServer::start(vec![Reply::raw(200, body)]).await;
+        let server = TestServer::scripted(vec![Reply::raw(200, body)]).await;
         let error = client(&server, fast_retry(2))
             .complete(&hello())
             .await
@@ -246,7 +248,7 @@ async fn malformed_bodies_are_errors_not_panics() {
 
 #[tokio::test]
 async fn a_silent_server_times_out() {
-    let server = MockServer::start(vec![Reply::Stall(Duration::from_secs(5))]).await;
+    let server = TestServer::scripted(vec![Reply::Stall(Duration::from_secs(5))]).await;
     let client = AnthropicClient::builder()
         .base_url(&server.base)
         .model("claude-test")
@@ -263,7 +265,8 @@ async fn a_silent_server_times_out() {
 
 #[tokio::test]
 async fn version_and_default_max_tokens_are_configurable() {
-    let server = MockServer::start(vec![Reply::json(200, message(json!([]), "max_tokens"))]).await;
+    let server =
+        TestServer::scripted(vec![Reply::json(200, message(json!([]), "max_tokens"))]).await;
     let client = AnthropicClient::builder()
         .base_url(&server.base)
         .model("claude-test")
@@ -281,7 +284,7 @@ async fn version_and_default_max_tokens_are_configurable() {
 
 #[tokio::test]
 async fn a_missing_key_sends_nothing() {
-    let server = MockServer::start(vec![]).await;
+    let server = TestServer::scripted(vec![]).await;
     let client = AnthropicClient::builder()
         .base_url(&server.base)
         .model("claude-test")

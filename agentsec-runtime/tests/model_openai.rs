@@ -1,19 +1,20 @@
 //! The OpenAI-compatible client against a local server speaking chat
 //! completions: the request and response wire shapes.
 
+mod http_support;
 mod model_support;
 
 use agentsec_runtime::model::{
     AuthHeader, Message, ModelError, ModelProvider, ModelRequest, ModelToolCall, OpenAiClient,
     RetryPolicy, StopReason, Usage,
 };
+use http_support::{Reply, TestServer};
 use model_support::openai::{KEY, client, completion, hello, refund_schema, secrets, tool_call};
-use model_support::{MockServer, Reply};
 use serde_json::{Value, json};
 
 #[tokio::test]
 async fn plain_answer_with_usage_and_the_key_from_the_store() {
-    let server = MockServer::start(vec![Reply::json(
+    let server = TestServer::scripted(vec![Reply::json(
         200,
         completion(json!({"role": "assistant", "content": "Hi."}), "stop"),
     )])
@@ -50,7 +51,7 @@ async fn plain_answer_with_usage_and_the_key_from_the_store() {
 
 #[tokio::test]
 async fn tools_are_strict_and_history_has_the_wire_shape() {
-    let server = MockServer::start(vec![Reply::json(
+    let server = TestServer::scripted(vec![Reply::json(
         200,
         completion(
             json!({"role": "assistant", "content": null,
@@ -129,7 +130,7 @@ async fn tools_are_strict_and_history_has_the_wire_shape() {
 
 #[tokio::test]
 async fn parallel_tool_calls_and_malformed_arguments_are_all_returned() {
-    let server = MockServer::start(vec![Reply::json(
+    let server = TestServer::scripted(vec![Reply::json(
         200,
         completion(
             json!({"role": "assistant", "content": null, "tool_calls": [
@@ -163,7 +164,7 @@ async fn parallel_tool_calls_and_malformed_arguments_are_all_returned() {
 
 #[tokio::test]
 async fn azure_style_gateway_with_api_key_header_and_api_version() {
-    let server = MockServer::start(vec![Reply::json(
+    let server = TestServer::scripted(vec![Reply::json(
         200,
         completion(json!({"content": "x"}), "stop"),
     )])
@@ -195,7 +196,7 @@ async fn azure_style_gateway_with_api_key_header_and_api_version() {
 
 #[tokio::test]
 async fn a_local_server_without_a_key_gets_no_auth_header() {
-    let server = MockServer::start(vec![Reply::json(
+    let server = TestServer::scripted(vec![Reply::json(
         200,
         completion(json!({"content": "x"}), "stop"),
     )])

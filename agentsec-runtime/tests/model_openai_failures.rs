@@ -2,6 +2,7 @@
 //! provider errors, rate limits, server errors, malformed bodies, timeouts,
 //! refused connections, and the API key's handling.
 
+mod http_support;
 mod model_support;
 
 use std::sync::Arc;
@@ -9,13 +10,14 @@ use std::time::{Duration, Instant};
 
 use agentsec_runtime::model::{ModelError, ModelProvider, OpenAiClient, RetryPolicy};
 use agentsec_runtime::secrets::MemorySecretStore;
+use http_support::{Reply, TestServer};
+use model_support::fast_retry;
 use model_support::openai::{KEY, client, completion, hello};
-use model_support::{MockServer, Reply, fast_retry};
 use serde_json::json;
 
 #[tokio::test]
 async fn provider_errors_are_not_retried_and_surface_the_message() {
-    let server = MockServer::start(vec![Reply::json(
+    let server = TestServer::scripted(vec![Reply::json(
         400,
         json!({"error": {"message": "Invalid schema for function 'refund_order'", "type": "invalid_request_error"}}),
     )])
@@ -42,7 +44,7 @@ async fn provider_errors_are_not_retried_and_surface_the_message() {
 
 #[tokio::test]
 async fn a_key_echoed_by_the_provider_never_reaches_the_error() {
-    let server = MockServer::start(vec![Reply::json(
+    let server = TestServer::scripted(vec![Reply::json(
         401,
         json!({"error": {"message": format!("Incorrect API key provided: {KEY}.")}}),
     )])
@@ -60,7 +62,7 @@ async fn a_key_echoed_by_the_provider_never_reaches_the_error() {
 
     // A body that is not a completion and quotes the key: the decoder's
     // message would repeat it.
-    let server = MockServer::start(vec![Reply::json(
+    let server = TestServer::scripted(vec![Reply::json(
         200,
         json!({"choices": [{"message": {"content": "x"}}], "usage": {"prompt_tokens": KEY}}),
     )])
@@ -79,7 +81,7 @@ async fn a_key_echoed_by_the_provider_never_reaches_the_error() {
 
 #[tokio::test]
 async fn rate_limit_waits_for_retry_after_then_retries() {
-    let server = MockServer::start(vec![
+    let server = TestServer::scripted(vec![
         Reply::json(429, json!({"error": {"message": "Rate limit reached"}}))
             .with_header("retry-after", "1"),
         Reply::json(200, completion(json!({"content": "done"}), "stop")),
@@ -96,7 +98,7 @@ async fn rate_limit_waits_for_retry_after_then_retries() {
 
 #[tokio::test]
 async fn retry_after_is_capped_by_the_policy() {
-    let server = MockServer::start(vec![
+    let server = TestServer::scripted(vec![
         Reply::json(429, json!({"error": {"message": "slow down"}}))
             .with_header("retry-after", "3600"),
         Reply::json(200, completion(json!({"content": "done"}), "stop")),
@@ -118,7 +120,7 @@ async fn rate_limit_that_persists_is_reported_with_the_last_retry_after() {
     let limited = || {
         Reply::json(429, json!({"error": {"message": "quota"}})).with_header("retry-after-ms", "3")
     };
-    let server = MockServer::start(vec![limited(), limited(), limited()]).await;
+    let server = TestServer::scripted(vec![limited(), limited(), limited()]).await;
     let error = client(&server, fast_retry(2))
         .complete(&hello())
         .await
@@ -141,7 +143,7 @@ async fn rate_limit_that_persists_is_reported_with_the_last_retry_after() {
 
 #[tokio::test]
 async fn server_errors_are_retried() {
-    let server = MockServer::start(vec![
+    let server = TestServer::scripted(vec![
         Reply::raw(500, "internal error"),
         Reply::json(502, json!({"error": {"message": "bad gateway"}})),
         Reply::json(200, completion(json!({"content": "ok"}), "stop")),
@@ -154,7 +156,7 @@ async fn server_errors_are_retried() {
     assert_eq!(response.content.as_deref(), Some("ok"));
     assert_eq!(server.request_count(), 3);
 
-    let server = MockServer::start(vec![Reply::raw(503, "down"); 3]).await;
+    let server = TestServer::scripted(vec![Reply::raw(503, "down"); 3]).await;
     let error = client(&server, fast_retry(2))
         .complete(&hello())
         .await
@@ -177,7 +179,7 @@ async fn malformed_bodies_are_errors_not_panics() {
         "{\"choices\": [{\"message\": {\"content\": \"x\"}}], \"usage\": {\"prompt_tokens\": \"many\"}}",
     ];
     for body in bodies {
-        let server = MockServer::start(vec![Reply::raw(200, body)]).await;
+        let server = TestServer::scripted(vec![Reply::raw(200, body)]).await;
         let error = client(&server, fast_retry(3))
             .complete(&hello())
             .await
@@ -197,7 +199,7 @@ async fn malformed_bodies_are_errors_not_panics() {
 #[tokio::test]
 async fn oversized_bodies_are_refused() {
     let big = completion(json!({"content": "x".repeat(10_000)}), "stop");
-    let server = MockServer::start(vec![Reply::json(200, big)]).await;
+    let server = TestServer::scripted(vec![Reply::json(200, big)]).await;
     let client = OpenAiClient::builder()
         .base_url(&server.base)
         .model("m")
@@ -211,7 +213,7 @@ async fn oversized_bodies_are_refused() {
 #[tokio::test]
 async fn a_silent_server_times_out_after_the_retries() {
     let stall = Reply::Stall(Duration::from_secs(5));
-    let server = MockServer::start(vec![stall.clone(), stall]).await;
+    let server = TestServer::scripted(vec![stall.clone(), stall]).await;
     let client = OpenAiClient::builder()
         .base_url(&server.base)
         .model("m")
@@ -250,7 +252,7 @@ async fn a_refused_connection_is_a_transport_error() {
 
 #[tokio::test]
 async fn a_missing_key_sends_nothing() {
-    let server = MockServer::start(vec![Reply::json(
+    let server = TestServer::scripted(vec![Reply::json(
         200,
         completion(json!({"content": "x"}), "stop"),
     )])
@@ -273,7 +275,7 @@ async fn a_missing_key_sends_nothing() {
 async fn the_key_is_read_per_request_and_never_shown() {
     let store = Arc::new(MemorySecretStore::new().with("openai_key", "sk-first-key-0000000000"));
     let ok = || Reply::json(200, completion(json!({"content": "x"}), "stop"));
-    let server = MockServer::start(vec![ok(), ok()]).await;
+    let server = TestServer::scripted(vec![ok(), ok()]).await;
     let client = OpenAiClient::builder()
         .base_url(&server.base)
         .model("m")

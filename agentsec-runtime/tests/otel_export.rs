@@ -2,17 +2,17 @@
 //! OTLP/HTTP receiver as protobuf, with their names, nesting and attributes.
 #![cfg(feature = "otel")]
 
-mod trace_support;
+mod http_support;
 
 use std::collections::HashMap;
 
 use agentsec_runtime::identity::{CallId, RunId};
 use agentsec_runtime::trace::otel;
+use http_support::TestServer;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
-use trace_support::Receiver;
 use tracing_subscriber::layer::SubscriberExt;
 
 fn string_attrs(attributes: &[KeyValue]) -> HashMap<String, String> {
@@ -35,7 +35,7 @@ fn string_attrs(attributes: &[KeyValue]) -> HashMap<String, String> {
 }
 
 /// Only requests to the traces path are accepted, as a collector would.
-fn collector(request: &trace_support::Recorded, _: usize) -> u16 {
+fn collector(request: &http_support::Recorded, _: usize) -> u16 {
     if request.method == "POST" && request.target == "/v1/traces" {
         200
     } else {
@@ -45,7 +45,7 @@ fn collector(request: &trace_support::Recorded, _: usize) -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spans_and_attributes_arrive_over_otlp_http() {
-    let receiver = Receiver::start(collector).await;
+    let receiver = TestServer::with_status(collector).await;
     let endpoint = format!("{}/v1/traces", receiver.base);
     let (layer, exporter) = otel::layer(&endpoint, "agentsec-test").unwrap();
     let subscriber = tracing_subscriber::registry().with(layer);
@@ -140,7 +140,7 @@ async fn spans_and_attributes_arrive_over_otlp_http() {
 async fn a_collector_that_refuses_is_reported_by_flush() {
     // A receiver that answers 404 on every path: the export fails, and the
     // failure reaches the caller instead of vanishing.
-    let receiver = Receiver::start(|_, _| 404).await;
+    let receiver = TestServer::with_status(|_, _| 404).await;
     let (layer, exporter) = otel::layer(&format!("{}/v1/traces", receiver.base), "t").unwrap();
     let subscriber = tracing_subscriber::registry().with(layer);
     tracing::subscriber::with_default(subscriber, || {

@@ -1,7 +1,8 @@
 //! Output checks: leaked secrets and exfiltration links in what a run says.
 
+use agentsec_runtime::guard::HostAllowlist;
 use agentsec_runtime::secrets::output::{
-    ExfilReason, HostAllowlist, IMAGE_PLACEHOLDER, LINK_PLACEHOLDER, LinkKind,
+    ExfilReason, IMAGE_PLACEHOLDER, LINK_PLACEHOLDER, LinkKind,
 };
 use agentsec_runtime::secrets::patterns::CredentialKind;
 use agentsec_runtime::secrets::{OutputChecker, OutputFinding, Redactor};
@@ -9,13 +10,8 @@ use agentsec_runtime::secrets::{OutputChecker, OutputFinding, Redactor};
 fn checker() -> OutputChecker {
     let redactor = Redactor::new();
     let _ = redactor.register("crm_token", "crm-tok-7f3a9c2e");
-    OutputChecker::new(redactor).with_allowlist(
-        HostAllowlist::new()
-            .allow("docs.example.com")
-            .unwrap()
-            .allow("*.cdn.example.com")
-            .unwrap(),
-    )
+    OutputChecker::new(redactor)
+        .with_allowlist(HostAllowlist::new(["docs.example.com", "*.cdn.example.com"]).unwrap())
 }
 
 fn links(findings: &[OutputFinding]) -> Vec<(LinkKind, Option<&str>, ExfilReason)> {
@@ -214,35 +210,40 @@ fn trailing_punctuation_is_not_part_of_a_kept_url() {
 }
 
 #[test]
-fn allowlist_entries_are_validated_and_normalised() {
-    for bad in [
-        "*.",
-        "",
-        "https://x.io",
-        "x.io/path",
-        "x.io:443",
-        "user@x.io",
-        "a*.x.io",
-        "*.[::1]",
+fn links_are_kept_exactly_when_the_egress_allowlist_would_fetch_them() {
+    let allow =
+        HostAllowlist::new(["Docs.Example.COM.", "127.0.0.1", "[::1]", "bücher.example"]).unwrap();
+    let checker = OutputChecker::new(Redactor::new()).with_allowlist(allow.clone());
+    let kept = checker.check(
+        "![a](https://bücher.example/?q=1) ![b](http://[::1]/?q=1) \
+         [c](https://DOCS.example.com./x?q=1) ![d](http://2130706433/?q=1)",
+    );
+    assert!(kept.is_clean(), "{:?}", kept.findings);
+
+    // What a fetching tool may not reach, a link with data may not point to:
+    // another port, user information, another scheme's URL or an IP written
+    // differently but not listed.
+    for (text, reason) in [
+        ("![p](http://[::1]:8080/?q=1)", ExfilReason::Query),
+        (
+            "[u](https://me:pw@docs.example.com/)",
+            ExfilReason::Userinfo,
+        ),
+        ("![i](http://127.0.0.2/#data)", ExfilReason::Fragment),
     ] {
-        assert!(HostAllowlist::new().allow(bad).is_err(), "{bad:?}");
+        let checked = checker.check(text);
+        assert_eq!(
+            links(&checked.findings)
+                .iter()
+                .map(|l| l.2)
+                .collect::<Vec<_>>(),
+            [reason],
+            "{text}"
+        );
+        assert!(!checked.text.contains("://"), "{text}: {}", checked.text);
     }
-    let allow = HostAllowlist::new()
-        .allow("Docs.Example.COM.")
-        .unwrap()
-        .allow("127.0.0.1")
-        .unwrap()
-        .allow("[::1]")
-        .unwrap()
-        .allow("bücher.example")
-        .unwrap();
-    assert!(allow.allows("docs.example.com"));
-    assert!(allow.allows("127.0.0.1"));
-    assert!(allow.allows("[::1]"));
-    assert!(allow.allows("xn--bcher-kva.example"));
-    assert!(!allow.allows("127.0.0.2"));
-    let checked = OutputChecker::new(Redactor::new())
-        .with_allowlist(allow)
-        .check("![a](https://bücher.example/?q=1) ![b](http://[::1]:8080/?q=1)");
-    assert!(checked.is_clean(), "{:?}", checked.findings);
+
+    // Options of the list apply to links too.
+    let any_port = OutputChecker::new(Redactor::new()).with_allowlist(allow.allow_any_port());
+    assert!(any_port.check("![p](http://[::1]:8080/?q=1)").is_clean());
 }

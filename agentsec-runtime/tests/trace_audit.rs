@@ -78,16 +78,26 @@ async fn sqlite() -> (Arc<SqliteStore>, Arc<dyn RunStore>) {
     (store, dyn_store)
 }
 
-#[tokio::test]
-async fn audited_events_land_in_the_chain_in_order() {
-    let (_, store) = sqlite().await;
+/// Publishes `events` on a bus whose sink is an audit sink on `store`, and
+/// waits until the sink has handled them.
+async fn publish_audited(
+    store: &Arc<dyn RunStore>,
+    events: impl IntoIterator<Item = SecurityEvent>,
+) -> AuditSink {
     let audit = AuditSink::spawn(store.clone()).unwrap();
     let bus = EventBus::default().with(audit.clone());
-    let run_id = RunId::new();
-    for event in run_events(run_id) {
+    for event in events {
         bus.publish(event);
     }
     audit.flush().await;
+    audit
+}
+
+#[tokio::test]
+async fn audited_events_land_in_the_chain_in_order() {
+    let (_, store) = sqlite().await;
+    let run_id = RunId::new();
+    let audit = publish_audited(&store, run_events(run_id)).await;
 
     let log = store.list_audit(0, 100).await.unwrap();
     let summary: Vec<(i64, &str, &str)> = log
@@ -122,13 +132,8 @@ async fn audited_events_land_in_the_chain_in_order() {
 #[tokio::test]
 async fn many_events_keep_their_publication_order() {
     let (_, store) = sqlite().await;
-    let audit = AuditSink::spawn(store.clone()).unwrap();
-    let bus = EventBus::default().with(audit.clone());
     let run_id = RunId::new();
-    for n in 0..200 {
-        bus.publish(denied(run_id, n));
-    }
-    audit.flush().await;
+    publish_audited(&store, (0..200).map(|n| denied(run_id, n))).await;
     let log = store.list_audit(0, 1000).await.unwrap();
     let tools: Vec<String> = log
         .iter()
@@ -142,13 +147,7 @@ async fn many_events_keep_their_publication_order() {
 #[tokio::test]
 async fn a_row_changed_in_the_database_is_reported() {
     let (sqlite, store) = sqlite().await;
-    let audit = AuditSink::spawn(store.clone()).unwrap();
-    let bus = EventBus::default().with(audit.clone());
-    let run_id = RunId::new();
-    for event in run_events(run_id) {
-        bus.publish(event);
-    }
-    audit.flush().await;
+    publish_audited(&store, run_events(RunId::new())).await;
     assert!(store.verify_audit().await.unwrap().is_intact());
 
     // Someone with database access rewrites who approved the refund.
@@ -167,20 +166,20 @@ async fn a_row_changed_in_the_database_is_reported() {
 #[tokio::test]
 async fn unaudited_events_are_not_appended() {
     let (_, store) = sqlite().await;
-    let audit = AuditSink::spawn(store.clone()).unwrap();
-    let bus = EventBus::default().with(audit.clone());
     let run_id = RunId::new();
-    bus.publish(SecurityEvent::RunHalted {
-        run_id,
-        agent: "support".into(),
-        reason: "budget".into(),
-    });
-    bus.publish(SecurityEvent::SecretRedacted {
-        run_id: Some(run_id),
-        secret: "stripe_api_key".into(),
-        sink: "model_request".into(),
-    });
-    audit.flush().await;
+    let unaudited = [
+        SecurityEvent::RunHalted {
+            run_id,
+            agent: "support".into(),
+            reason: "budget".into(),
+        },
+        SecurityEvent::SecretRedacted {
+            run_id: Some(run_id),
+            secret: "stripe_api_key".into(),
+            sink: "model_request".into(),
+        },
+    ];
+    let audit = publish_audited(&store, unaudited).await;
     assert!(store.list_audit(0, 10).await.unwrap().is_empty());
     assert_eq!(audit.stats().appended, 0);
 }

@@ -1,6 +1,6 @@
 //! The webhook sink: signed bodies, retries, never blocking the publisher.
 
-mod trace_support;
+mod http_support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,8 +11,8 @@ use agentsec_runtime::trace::{
     EventBus, EventEnvelope, SecurityEvent, SinkError, WebhookConfig, WebhookSink,
 };
 use hmac::{Hmac, Mac};
+use http_support::{Recorded, TestServer};
 use sha2::Sha256;
-use trace_support::{Receiver, Recorded};
 
 const KEY: &str = "whsec-test-key-0123456789";
 
@@ -20,7 +20,7 @@ fn secrets(key: &str) -> Arc<MemorySecretStore> {
     Arc::new(MemorySecretStore::new().with("webhook_key", key))
 }
 
-fn config(receiver: &Receiver) -> WebhookConfig {
+fn config(receiver: &TestServer) -> WebhookConfig {
     WebhookConfig {
         initial_backoff: Duration::from_millis(1),
         max_backoff: Duration::from_millis(4),
@@ -69,7 +69,7 @@ fn verifying_receiver(key: &'static str) -> impl Fn(&Recorded, usize) -> u16 + S
 
 #[tokio::test]
 async fn events_arrive_signed_with_the_key_from_the_secret_store() {
-    let receiver = Receiver::start(verifying_receiver(KEY)).await;
+    let receiver = TestServer::with_status(verifying_receiver(KEY)).await;
     let sink = WebhookSink::spawn(config(&receiver), secrets(KEY)).unwrap();
     let bus = EventBus::default().with(sink.clone());
     bus.publish(denied());
@@ -103,7 +103,7 @@ async fn events_arrive_signed_with_the_key_from_the_secret_store() {
 
 #[tokio::test]
 async fn a_sink_holding_the_wrong_key_is_rejected_and_not_retried() {
-    let receiver = Receiver::start(verifying_receiver(KEY)).await;
+    let receiver = TestServer::with_status(verifying_receiver(KEY)).await;
     let sink = WebhookSink::spawn(config(&receiver), secrets("not-the-shared-key")).unwrap();
     sink.clone().publish_one(denied());
     sink.flush().await;
@@ -118,7 +118,7 @@ async fn a_sink_holding_the_wrong_key_is_rejected_and_not_retried() {
 
 #[tokio::test]
 async fn a_tampered_body_fails_verification() {
-    let receiver = Receiver::start(|_, _| 204).await;
+    let receiver = TestServer::with_status(|_, _| 204).await;
     let sink = WebhookSink::spawn(config(&receiver), secrets(KEY)).unwrap();
     sink.publish_one(denied());
     sink.flush().await;
@@ -132,7 +132,7 @@ async fn a_tampered_body_fails_verification() {
 #[tokio::test]
 async fn server_errors_are_retried_with_backoff_until_accepted() {
     // 503, 500, then accepted.
-    let receiver = Receiver::start(|_, index| {
+    let receiver = TestServer::with_status(|_, index| {
         if index < 2 {
             503 - 3 * index as u16
         } else {
@@ -154,7 +154,7 @@ async fn server_errors_are_retried_with_backoff_until_accepted() {
 
 #[tokio::test]
 async fn delivery_gives_up_after_max_attempts() {
-    let receiver = Receiver::start(|_, _| 502).await;
+    let receiver = TestServer::with_status(|_, _| 502).await;
     let sink = WebhookSink::spawn(
         WebhookConfig {
             max_attempts: 4,
@@ -191,7 +191,7 @@ async fn an_unreachable_endpoint_is_retried_then_given_up() {
 
 #[tokio::test]
 async fn a_missing_key_sends_nothing() {
-    let receiver = Receiver::start(|_, _| 204).await;
+    let receiver = TestServer::with_status(|_, _| 204).await;
     let sink = WebhookSink::spawn(config(&receiver), Arc::new(MemorySecretStore::new())).unwrap();
     sink.publish_one(denied());
     sink.flush().await;
@@ -205,7 +205,7 @@ async fn a_missing_key_sends_nothing() {
 /// are dropped and counted, and publishing returned every time.
 #[tokio::test(flavor = "current_thread")]
 async fn a_full_queue_drops_and_counts_instead_of_blocking() {
-    let receiver = Receiver::start(verifying_receiver(KEY)).await;
+    let receiver = TestServer::with_status(verifying_receiver(KEY)).await;
     let sink = WebhookSink::spawn(
         WebhookConfig {
             queue_capacity: 3,

@@ -13,13 +13,14 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
-use agentsec::engine::{AgentRuntime, ApprovalDecision, RunOutcome, RunReport};
+use agentsec::BoxFuture;
+use agentsec::engine::{AgentRuntime, RunOutcome, RunReport};
+use agentsec::hitl::ApprovalDecision;
 use agentsec::model::{
     Message, ModelError, ModelProvider, ModelRequest, ModelResponse, ModelToolCall, StopReason,
     Usage,
 };
 use agentsec::prelude::*;
-use agentsec::tool_api::BoxFuture;
 use criterion::Criterion;
 
 /// Counts the bytes live on the heap, to measure what a paused run keeps.

@@ -140,7 +140,7 @@ pub use agentsec_macros::agent;
 /// assert_eq!(spec.irreversible.unwrap().reason, Some("moves money"));
 /// ```
 pub use agentsec_macros::irreversible;
-pub use agentsec_runtime::{ExposeSecret, SecretBox, SecretString};
+pub use agentsec_runtime::{BoxFuture, ExposeSecret, SecretBox, SecretString};
 pub use agentsec_runtime::{
     budget, call, engine, guard, hitl, identity, model, permission, policy, secrets, store, trace,
 };

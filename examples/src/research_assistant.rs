@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use agentsec::engine::{AgentRuntime, ApprovalDecision, RunOutcome, RunReport};
+use agentsec::engine::{AgentRuntime, RunOutcome, RunReport};
 use agentsec::guard::{FetchAllowlist, HostAllowlist};
+use agentsec::hitl::ApprovalDecision;
 use agentsec::model::{Message, ScriptedModel, ScriptedReply};
 use agentsec::prelude::*;
 use agentsec::trace::{EventBus, SecurityEvent};

@@ -3,7 +3,8 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use agentsec::engine::{AgentRuntime, ApprovalDecision, RunOutcome, RunReport};
+use agentsec::engine::{AgentRuntime, RunOutcome, RunReport};
+use agentsec::hitl::ApprovalDecision;
 use agentsec::model::{ScriptedModel, ScriptedReply, Usage};
 use agentsec::prelude::*;
 use agentsec::secrets::MemorySecretStore;

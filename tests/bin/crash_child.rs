@@ -22,9 +22,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use agentsec::engine::{Phase, Resolution, RunState, StoreCheckpoints, Worker};
-use agentsec::hitl::{Approvals, DecisionSigner, HitlError};
+use agentsec::hitl::{ApprovalDecision, Approvals, DecisionSigner, HitlError};
 use agentsec::identity::{CallId, RunId};
-use agentsec::model::Message;
+use agentsec::model::{Message, Usage};
 use agentsec::store::*;
 use durable_support::*;
 use serde_json::json;

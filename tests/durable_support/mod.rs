@@ -14,6 +14,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use agentsec::BoxFuture;
 use agentsec::engine::{AgentRuntime, StoreCheckpoints};
 use agentsec::model::{
     Message, ModelError, ModelProvider, ModelRequest, ModelResponse, ModelToolCall, StopReason,
@@ -21,7 +22,6 @@ use agentsec::model::{
 };
 use agentsec::prelude::*;
 use agentsec::store::{MemoryStore, PostgresStore, RunStore, SqliteStore};
-use agentsec::tool_api::BoxFuture;
 use serde_json::{Value, json};
 
 /// The outside world: one JSON line per tool execution, flushed to disk

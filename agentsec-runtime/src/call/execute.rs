@@ -12,8 +12,9 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use super::{CallDecision, CallScope, ValidatedCall};
+use crate::BoxFuture;
 use crate::permission::GrantRequest;
-use crate::tool::{BoxFuture, Dispatcher, ToolCtx, ToolError};
+use crate::tool::{Dispatcher, ToolCtx, ToolError};
 use crate::trace::SecurityEvent;
 
 /// What executing a call produced.

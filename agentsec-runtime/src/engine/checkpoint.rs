@@ -4,8 +4,8 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use super::RunState;
+use crate::BoxFuture;
 use crate::identity::{CallId, RunId};
-use crate::tool::BoxFuture;
 
 /// Why a state could not be saved or loaded.
 #[derive(Debug, thiserror::Error)]

@@ -39,7 +39,6 @@ pub use resume::Resolution;
 pub use runtime::{AgentRuntime, AgentRuntimeBuilder, EngineError, RunReport};
 pub use spec::{Agent, AgentSpec, has_lethal_trifecta, reads_private_and_untrusted};
 pub use state::{
-    ApprovalDecision, ArgumentEdit, CallStatus, HaltReason, PendingCall, Phase, RunGuard,
-    RunOutcome, RunState, SYSTEM_APPROVER, Verdict,
+    ArgumentEdit, CallStatus, HaltReason, PendingCall, Phase, RunGuard, RunOutcome, RunState,
 };
 pub use worker::{RunDriver, Worker, WorkerReport};

@@ -4,10 +4,10 @@
 use super::checkpoint::IntentOutcome;
 use super::run_loop::tool_message;
 use super::{
-    Agent, AgentRuntime, ApprovalDecision, ArgumentEdit, CallStatus, EngineError, Phase, RunReport,
-    RunState, Verdict,
+    Agent, AgentRuntime, ArgumentEdit, CallStatus, EngineError, Phase, RunReport, RunState,
 };
 use crate::call::{ApprovalRecord, CallDecision};
+use crate::hitl::{ApprovalDecision, ApprovalVerdict};
 use crate::identity::{CallId, RunId, UserIdentity};
 use crate::tool::{ApprovalProof, CallContext};
 use crate::trace::SecurityEvent;
@@ -157,9 +157,9 @@ impl<A: Agent> AgentRuntime<A> {
             })?;
         let approver = decision.approver.id.clone();
         let (message, status) = match decision.verdict {
-            Verdict::Approve | Verdict::ApproveEdited { .. } => {
-                let edited = matches!(decision.verdict, Verdict::ApproveEdited { .. });
-                if let Verdict::ApproveEdited { arguments } = decision.verdict {
+            ApprovalVerdict::Approve | ApprovalVerdict::ApproveEdited { .. } => {
+                let edited = matches!(decision.verdict, ApprovalVerdict::ApproveEdited { .. });
+                if let ApprovalVerdict::ApproveEdited { arguments } = decision.verdict {
                     let arguments = self.check_edit(state, index, &arguments).await?;
                     let call = &mut state.pending[index];
                     state.edits.push(ArgumentEdit {
@@ -185,7 +185,7 @@ impl<A: Agent> AgentRuntime<A> {
                 });
                 (None, CallStatus::Approved { proof })
             }
-            Verdict::Reject { reason } => {
+            ApprovalVerdict::Reject { reason } => {
                 let call = &state.pending[index];
                 self.events.publish(SecurityEvent::ApprovalRejected {
                     run_id,
@@ -200,7 +200,7 @@ impl<A: Agent> AgentRuntime<A> {
                     CallStatus::Rejected { approver, reason },
                 )
             }
-            Verdict::Expired => {
+            ApprovalVerdict::Expired => {
                 let call = &state.pending[index];
                 let text = "the request for a person's approval of this call expired before \
                             anyone decided; the call did not run"

@@ -6,12 +6,11 @@ use std::sync::Arc;
 use tracing::Instrument;
 
 use super::{Agent, CheckpointError, Checkpoints, MemoryCheckpoints, RunOutcome, RunState};
-use crate::guard::{InputGuard, RuleGuard};
+use crate::guard::{HostAllowlist, InputGuard, RuleGuard};
 use crate::identity::{RunId, UserIdentity};
 use crate::model::{ModelProvider, PriceTable};
 use crate::permission::GrantAuthority;
 use crate::policy::{AgentPermissions, DefaultPolicy, DynPolicy, Policy};
-use crate::secrets::output::HostAllowlist;
 use crate::secrets::{MemorySecretStore, Redactor, SecretStore};
 use crate::tool::{BuildError, Dispatcher, DispatcherBuilder};
 use crate::trace::EventBus;
@@ -293,7 +292,7 @@ impl<A: Agent> AgentRuntime<A> {
             tools: Dispatcher::builder(),
             secrets: Arc::new(MemorySecretStore::new()),
             input_guard: Arc::new(RuleGuard::new()),
-            output_hosts: HostAllowlist::new(),
+            output_hosts: HostAllowlist::default(),
             policy: Arc::new(DefaultPolicy::new()),
             checkpoints: Arc::new(MemoryCheckpoints::new()),
             events: EventBus::default(),

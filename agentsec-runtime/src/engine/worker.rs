@@ -9,8 +9,8 @@ use super::durable::store_error;
 use super::{
     Agent, AgentRuntime, EngineError, LeaseGuard, RunOutcome, RunReport, StoreCheckpoints,
 };
+use crate::BoxFuture;
 use crate::identity::RunId;
-use crate::tool::BoxFuture;
 
 /// Something that continues saved runs of one agent: an
 /// [`AgentRuntime`] (object safe, so a worker can hold several agents).

@@ -1,12 +1,18 @@
-//! Host allowlists for tools that fetch URLs chosen (or influenced) by the
-//! model: only listed hosts are reachable, so an injected instruction cannot
-//! send data to an attacker's server or reach internal addresses.
+//! The one egress allowlist: the hosts a run may reach or point to.
+//!
+//! The same [`HostAllowlist`] decides which URLs a fetching tool may request
+//! ([`FetchAllowlist`]) and which links may stay in answers and outgoing
+//! messages when they carry data
+//! ([`OutputChecker`](crate::secrets::OutputChecker)): a URL is allowed when
+//! its scheme, user information, port and host pass [`HostAllowlist::check_url`],
+//! whichever of the two asks. An injected instruction can then neither fetch
+//! from nor link to an attacker's server or an internal address.
 //!
 //! URLs are parsed with the WHATWG parser of the `url` crate — the one HTTP
-//! clients such as `reqwest` use — so the host checked here is the host the
-//! request goes to (no parser differential on `\`, `@`, `%2e` or numeric
-//! IPv4 forms). Hosts are compared in their ASCII (punycode) form without a
-//! trailing dot.
+//! clients such as `reqwest` and browsers use — so the host checked here is
+//! the host the request goes to (no parser differential on `\`, `@`, `%2e`
+//! or numeric IPv4 forms). Hosts are compared in their ASCII (punycode),
+//! lower-case form without a trailing dot.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -50,9 +56,12 @@ pub struct AllowlistError {
     pub reason: String,
 }
 
-/// The hosts a URL-fetching tool may reach: exact hosts, `*.domain`
-/// wildcards (any subdomain, not the domain itself) and explicit IP
-/// addresses.
+/// The hosts a run may reach: exact hosts, `*.domain` wildcards (every
+/// subdomain at any depth, not the domain itself — list both if both are
+/// wanted) and explicit IP addresses. An IP address is allowed only when it
+/// is listed, whatever its spelling in the URL (`2130706433`, `0x7f.1`).
+///
+/// The empty list ([`HostAllowlist::default`]) allows nothing.
 ///
 /// ```
 /// use agentsec_runtime::guard::{HostAllowlist, UrlRefused};
@@ -64,6 +73,7 @@ pub struct AllowlistError {
 /// assert!(matches!(list.check("https://docs.rs@evil.test/"), Err(UrlRefused::Userinfo)));
 /// assert!(matches!(list.check("http://127.0.0.1/"), Err(UrlRefused::IpLiteral(_))));
 /// assert!(matches!(list.check("file:///etc/passwd"), Err(UrlRefused::Scheme(_))));
+/// assert!(list.allows_host("API.example.com."));
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HostAllowlist {
@@ -129,6 +139,11 @@ impl HostAllowlist {
         Ok(())
     }
 
+    /// Whether nothing is allowed.
+    pub fn is_empty(&self) -> bool {
+        self.exact.is_empty() && self.suffixes.is_empty() && self.ips.is_empty()
+    }
+
     /// Refuses plain `http`.
     pub fn require_https(mut self) -> Self {
         self.https_only = true;
@@ -145,31 +160,53 @@ impl HostAllowlist {
     /// the one to fetch (fetch it, not the original string).
     pub fn check(&self, url: &str) -> Result<Url, UrlRefused> {
         let parsed = Url::parse(url.trim()).map_err(|e| UrlRefused::Invalid(e.to_string()))?;
-        match parsed.scheme() {
+        self.check_url(&parsed)?;
+        Ok(parsed)
+    }
+
+    /// Checks an already parsed URL: an allowed scheme (`https`, and `http`
+    /// unless [`require_https`](Self::require_https)), no user information,
+    /// the scheme's default port (unless
+    /// [`allow_any_port`](Self::allow_any_port)) and a listed host.
+    pub fn check_url(&self, url: &Url) -> Result<(), UrlRefused> {
+        match url.scheme() {
             "https" => {}
             "http" if !self.https_only => {}
             other => return Err(UrlRefused::Scheme(other.to_owned())),
         }
-        if !parsed.username().is_empty() || parsed.password().is_some() {
+        if !url.username().is_empty() || url.password().is_some() {
             return Err(UrlRefused::Userinfo);
         }
-        if let Some(port) = parsed.port()
+        if let Some(port) = url.port()
             && !self.any_port
         {
             return Err(UrlRefused::Port(port));
         }
-        match parsed.host() {
+        match url.host() {
             None => Err(UrlRefused::MissingHost),
-            Some(Host::Ipv4(ip)) => self.check_ip(IpAddr::V4(ip)).map(|()| parsed.clone()),
-            Some(Host::Ipv6(ip)) => self.check_ip(IpAddr::V6(ip)).map(|()| parsed.clone()),
+            Some(Host::Ipv4(ip)) => self.check_ip(IpAddr::V4(ip)),
+            Some(Host::Ipv6(ip)) => self.check_ip(IpAddr::V6(ip)),
             Some(Host::Domain(d)) => {
                 let host = d.trim_end_matches('.');
                 if self.allows_domain(host) {
-                    Ok(parsed.clone())
+                    Ok(())
                 } else {
                     Err(UrlRefused::HostNotAllowed(host.to_owned()))
                 }
             }
+        }
+    }
+
+    /// Whether `host` alone (a name, an IPv4 address or a bracketed IPv6
+    /// address, as [`Url::host_str`] gives it) is on the list. It is
+    /// normalised as URLs are (case, punycode, trailing dot); text that is
+    /// not a host is not allowed.
+    pub fn allows_host(&self, host: &str) -> bool {
+        match Host::parse(host.trim()) {
+            Ok(Host::Domain(d)) => self.allows_domain(d.trim_end_matches('.')),
+            Ok(Host::Ipv4(ip)) => self.ips.contains(&IpAddr::V4(ip)),
+            Ok(Host::Ipv6(ip)) => self.ips.contains(&IpAddr::V6(ip)),
+            Err(_) => false,
         }
     }
 

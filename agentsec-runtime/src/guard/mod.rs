@@ -7,7 +7,9 @@
 //!   random per-run boundary.
 //! - [`TaintTracker`]: per-run taint and the rule of two (untrusted input +
 //!   private data ⇒ state changes and egress need approval).
-//! - [`HostAllowlist`] / [`FetchAllowlist`]: the hosts URL-fetching tools may reach.
+//! - [`HostAllowlist`]: the one egress allowlist — the hosts URL-fetching
+//!   tools may reach ([`FetchAllowlist`]) and links with data in answers may
+//!   point to.
 //! - [`retrieval`]: RAG and memory queries that require the user's scope.
 
 mod allowlist;
@@ -18,8 +20,8 @@ mod taint;
 
 pub use allowlist::{AllowlistError, FetchAllowlist, HostAllowlist, UrlRefused};
 pub use retrieval::{
-    Document, Embedder, MemoryRetriever, NewDocument, PgRetriever, RetrievalError, RetrievalFuture,
-    RetrievalQuery, RetrievalScope, ScopedRetriever, ScoredDocument, Visibility,
+    Document, Embedder, MemoryRetriever, NewDocument, PgRetriever, RetrievalError, RetrievalQuery,
+    RetrievalScope, ScopedRetriever, ScoredDocument, Visibility,
 };
 pub use screen::{
     InputGuard, RULES, RuleCategory, RuleGuard, RuleHit, RuleInfo, Screening, UnknownRule, Verdict,

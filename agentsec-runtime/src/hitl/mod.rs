@@ -19,6 +19,7 @@
 //! The engine makes approved calls run exactly once (see
 //! [`crate::engine::StoreCheckpoints`]).
 
+mod decision;
 mod error;
 mod policy;
 mod resume;
@@ -26,6 +27,7 @@ mod service;
 mod signing;
 mod view;
 
+pub use decision::{ApprovalDecision, ApprovalVerdict, SYSTEM_APPROVER};
 pub use error::HitlError;
 pub use policy::ApprovalPolicy;
 pub use service::Approvals;

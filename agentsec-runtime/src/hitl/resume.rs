@@ -1,10 +1,9 @@
 //! Resuming and reconciling runs: single flight, signatures verified.
 
 use super::service::waiting_call;
-use super::{Approvals, HitlError};
+use super::{ApprovalDecision, Approvals, HitlError, SYSTEM_APPROVER};
 use crate::engine::{
-    Agent, AgentRuntime, ApprovalDecision, LeaseGuard, Phase, Resolution, RunOutcome, RunReport,
-    RunState, SYSTEM_APPROVER,
+    Agent, AgentRuntime, LeaseGuard, Phase, Resolution, RunOutcome, RunReport, RunState,
 };
 use crate::identity::{CallId, RunId, UserIdentity};
 use crate::store::{self, ApprovalRecord, ApprovalStatus, StoreError, UnixMillis};
@@ -149,20 +148,12 @@ impl Approvals {
                 ApprovalStatus::Expired => ApprovalDecision::expired(call.call_id),
                 ApprovalStatus::Approved | ApprovalStatus::Rejected => {
                     self.check_binding(state, &record)?;
-                    let approver = UserIdentity::new(record.decided_by.clone().unwrap_or_default());
-                    match (record.status, record.edited_args) {
-                        (ApprovalStatus::Approved, Some(arguments)) => {
-                            ApprovalDecision::approve_edited(call.call_id, approver, arguments)
+                    ApprovalDecision::from_record(&record).ok_or_else(|| {
+                        HitlError::BadSignature {
+                            approval_id: record.id,
+                            reason: "the approval is not decided".into(),
                         }
-                        (ApprovalStatus::Approved, None) => {
-                            ApprovalDecision::approve(call.call_id, approver)
-                        }
-                        _ => ApprovalDecision::reject(
-                            call.call_id,
-                            approver,
-                            record.reason.unwrap_or_else(|| "no reason given".into()),
-                        ),
-                    }
+                    })?
                 }
             };
             decisions.push(decision);
@@ -191,9 +182,9 @@ impl Approvals {
 
     /// Marks an undecided request past its deadline as expired.
     async fn expire(&self, record: &ApprovalRecord) -> Result<(), HitlError> {
-        let marker = store::ApprovalDecision::reject(SYSTEM_APPROVER, "expired");
-        match self.store().decide_approval(record.id, &marker).await {
-            // Expired, or (clocks apart) recorded as the system's rejection:
+        let expired = ApprovalDecision::expired(record.call_id);
+        match self.store().decide_approval(record.id, &expired).await {
+            // Marked expired by us or, past its deadline, by the store:
             // either way nobody approved it.
             Ok(_) | Err(StoreError::NotPending { .. }) => Ok(()),
             Err(other) => Err(other.into()),

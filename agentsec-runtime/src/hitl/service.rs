@@ -5,12 +5,13 @@ use std::collections::hash_map::Entry;
 
 use uuid::Uuid;
 
-use super::{ApprovalPolicy, DecisionSigner, HitlError, PendingApproval};
+use super::{
+    ApprovalDecision, ApprovalPolicy, ApprovalVerdict, DecisionSigner, HitlError, PendingApproval,
+};
 use crate::engine::{CallStatus, PendingCall, RunState, StoreCheckpoints};
 use crate::identity::{RunId, UserIdentity};
 use crate::store::{
-    ApprovalDecision, ApprovalRecord, ApprovalStatus, NewAuditEntry, RunRecord, RunStore,
-    StoreError, UnixMillis,
+    ApprovalRecord, ApprovalStatus, NewAuditEntry, RunRecord, RunStore, StoreError, UnixMillis,
 };
 use crate::tool::{Dispatcher, args_digest};
 
@@ -41,13 +42,6 @@ pub struct Approvals {
     pub(super) checkpoints: StoreCheckpoints,
     pub(super) signer: DecisionSigner,
     pub(super) policy: ApprovalPolicy,
-}
-
-/// What a person decided, before it is signed.
-struct Choice {
-    approved: bool,
-    reason: Option<String>,
-    edited_args: Option<String>,
 }
 
 impl Approvals {
@@ -117,12 +111,8 @@ impl Approvals {
         approval_id: Uuid,
         approver: &UserIdentity,
     ) -> Result<ApprovalRecord, HitlError> {
-        let choice = Choice {
-            approved: true,
-            reason: None,
-            edited_args: None,
-        };
-        self.decide(approval_id, approver, choice, None).await
+        self.decide(approval_id, approver, ApprovalVerdict::Approve, None)
+            .await
     }
 
     /// Approves the call with `arguments` instead of the model's. They are
@@ -137,12 +127,10 @@ impl Approvals {
         arguments: impl Into<String>,
         dispatcher: &Dispatcher,
     ) -> Result<ApprovalRecord, HitlError> {
-        let choice = Choice {
-            approved: true,
-            reason: None,
-            edited_args: Some(arguments.into()),
+        let verdict = ApprovalVerdict::ApproveEdited {
+            arguments: arguments.into(),
         };
-        self.decide(approval_id, approver, choice, Some(dispatcher))
+        self.decide(approval_id, approver, verdict, Some(dispatcher))
             .await
     }
 
@@ -153,19 +141,17 @@ impl Approvals {
         approver: &UserIdentity,
         reason: impl Into<String>,
     ) -> Result<ApprovalRecord, HitlError> {
-        let choice = Choice {
-            approved: false,
-            reason: Some(reason.into()),
-            edited_args: None,
+        let verdict = ApprovalVerdict::Reject {
+            reason: reason.into(),
         };
-        self.decide(approval_id, approver, choice, None).await
+        self.decide(approval_id, approver, verdict, None).await
     }
 
     async fn decide(
         &self,
         approval_id: Uuid,
         approver: &UserIdentity,
-        choice: Choice,
+        verdict: ApprovalVerdict,
         dispatcher: Option<&Dispatcher>,
     ) -> Result<ApprovalRecord, HitlError> {
         let record = match self.store().get_approval(approval_id).await {
@@ -193,22 +179,23 @@ impl Approvals {
             return Err(HitlError::Stale { approval_id });
         }
         self.policy
-            .check(approver, &run, choice.approved)
+            .check(approver, &run, verdict.approves())
             .map_err(|reason| HitlError::NotAllowed {
                 approval_id,
                 approver: approver.id.clone(),
                 reason,
             })?;
-        if let (Some(arguments), Some(dispatcher)) = (&choice.edited_args, dispatcher) {
+        if let (ApprovalVerdict::ApproveEdited { arguments }, Some(dispatcher)) =
+            (&verdict, dispatcher)
+        {
             dispatcher
                 .validate(&record.tool, arguments)
                 .map_err(|e| HitlError::InvalidEdit(e.model_message()))?;
         }
         let mut decision = ApprovalDecision {
-            approved: choice.approved,
-            decided_by: approver.id.clone(),
-            reason: choice.reason,
-            edited_args: choice.edited_args,
+            call_id: record.call_id,
+            approver: approver.clone(),
+            verdict,
             signature: None,
         };
         decision.signature = Some(self.signer.sign(&record, &decision));

@@ -5,9 +5,9 @@ use secrecy::{ExposeSecret, SecretBox};
 use serde_json::json;
 use sha2::Sha256;
 
-use super::HitlError;
+use super::{ApprovalDecision, HitlError};
 use crate::secrets::SecretStore;
-use crate::store::{ApprovalDecision, ApprovalRecord, ApprovalStatus};
+use crate::store::{ApprovalRecord, ApprovalStatus};
 use crate::tool::{args_digest, canonical_json};
 
 /// The shortest key accepted, in bytes.
@@ -59,7 +59,9 @@ impl DecisionSigner {
         Self::new(secret.expose_secret().as_bytes().to_vec())
     }
 
-    fn mac(&self, record: &ApprovalRecord, decision: &ApprovalDecision) -> Hmac<Sha256> {
+    /// The MAC over the record's binding and the decided fields as the
+    /// store keeps them (so a decision and the row it became verify alike).
+    fn mac(&self, record: &ApprovalRecord, decided: Decided<'_>) -> Hmac<Sha256> {
         let payload = json!({
             "v": 1,
             "approval_id": record.id,
@@ -67,10 +69,10 @@ impl DecisionSigner {
             "call_id": record.call_id,
             "tool": record.tool,
             "args_sha256": record.args_sha256,
-            "approved": decision.approved,
-            "decided_by": decision.decided_by,
-            "reason": decision.reason,
-            "edited_args_sha256": decision.edited_args.as_deref().map(args_digest),
+            "approved": decided.approved,
+            "decided_by": decided.decided_by,
+            "reason": decided.reason,
+            "edited_args_sha256": decided.edited_args.map(args_digest),
         });
         // A key of any length is valid for HMAC; the length was checked above.
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.key.expose_secret())
@@ -81,7 +83,13 @@ impl DecisionSigner {
 
     /// The signature of `decision` on the pending approval `record`.
     pub fn sign(&self, record: &ApprovalRecord, decision: &ApprovalDecision) -> String {
-        let tag = self.mac(record, decision).finalize().into_bytes();
+        let decided = Decided {
+            approved: decision.approves(),
+            decided_by: &decision.approver.id,
+            reason: decision.reason(),
+            edited_args: decision.edited_arguments(),
+        };
+        let tag = self.mac(record, decided).finalize().into_bytes();
         format!("{SCHEME}{}", hex::encode(tag))
     }
 
@@ -100,15 +108,23 @@ impl DecisionSigner {
             .strip_prefix(SCHEME)
             .ok_or("unknown signature scheme")?;
         let tag = hex::decode(hex_tag).map_err(|_| "the signature is not hex")?;
-        let decision = ApprovalDecision {
+        let decided = Decided {
             approved,
-            decided_by: record.decided_by.clone().unwrap_or_default(),
-            reason: record.reason.clone(),
-            edited_args: record.edited_args.clone(),
-            signature: None,
+            decided_by: record.decided_by.as_deref().unwrap_or_default(),
+            reason: record.reason.as_deref(),
+            edited_args: record.edited_args.as_deref(),
         };
-        self.mac(record, &decision)
+        self.mac(record, decided)
             .verify_slice(&tag)
             .map_err(|_| "the signature does not match the decision".to_owned())
     }
+}
+
+/// The decided fields a signature covers.
+#[derive(Clone, Copy)]
+struct Decided<'a> {
+    approved: bool,
+    decided_by: &'a str,
+    reason: Option<&'a str>,
+    edited_args: Option<&'a str>,
 }

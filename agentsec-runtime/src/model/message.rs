@@ -1,9 +1,8 @@
 //! The provider-neutral conversation: messages, requests, responses, usage.
 
-use std::ops::{Add, AddAssign};
-
 use serde::{Deserialize, Serialize};
 
+use super::Usage;
 use crate::tool::ToolSchema;
 
 /// One tool call the model proposed.
@@ -177,55 +176,6 @@ impl ModelRequest {
     pub fn with_model(mut self, model: impl Into<String>) -> Self {
         self.model = Some(model.into());
         self
-    }
-}
-
-/// Tokens a call consumed.
-///
-/// ```
-/// use agentsec_runtime::model::Usage;
-/// let mut total = Usage::new(10, 5);
-/// total += Usage::new(1, 2);
-/// assert_eq!(total, Usage::new(11, 7));
-/// assert_eq!(total.total(), 18);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Usage {
-    /// Prompt tokens (for Anthropic, cache reads and writes included).
-    pub input_tokens: u64,
-    /// Generated tokens.
-    pub output_tokens: u64,
-}
-
-impl Usage {
-    /// A usage record.
-    pub const fn new(input_tokens: u64, output_tokens: u64) -> Self {
-        Self {
-            input_tokens,
-            output_tokens,
-        }
-    }
-
-    /// Input plus output tokens.
-    pub const fn total(&self) -> u64 {
-        self.input_tokens.saturating_add(self.output_tokens)
-    }
-}
-
-impl Add for Usage {
-    type Output = Usage;
-
-    fn add(self, rhs: Usage) -> Usage {
-        Usage {
-            input_tokens: self.input_tokens.saturating_add(rhs.input_tokens),
-            output_tokens: self.output_tokens.saturating_add(rhs.output_tokens),
-        }
-    }
-}
-
-impl AddAssign for Usage {
-    fn add_assign(&mut self, rhs: Usage) {
-        *self = *self + rhs;
     }
 }
 

@@ -45,7 +45,7 @@
 //! request.messages.push(Message::tool_result(call, r#"["A1","A2","A3"]"#));
 //! let second = provider.complete(&request).await?;
 //! assert_eq!(second.content.as_deref(), Some("You have 3 orders."));
-//! assert_eq!((first.usage + second.usage).total(), 343);
+//! assert_eq!((first.usage + second.usage).tokens(), 343);
 //!
 //! // The handle saw exactly what reached the model.
 //! assert_eq!(model.requests().len(), 2);
@@ -60,27 +60,30 @@ mod http;
 mod message;
 mod openai;
 mod price;
+mod reply;
 mod retry;
 mod scripted;
+mod usage;
 
 use std::sync::Arc;
 
 pub use anthropic::{ANTHROPIC_VERSION, AnthropicClient, AnthropicClientBuilder};
 pub use error::ModelError;
 pub use http::AuthHeader;
-pub use message::{Message, ModelRequest, ModelResponse, ModelToolCall, StopReason, Usage};
+pub use message::{Message, ModelRequest, ModelResponse, ModelToolCall, StopReason};
 pub use openai::{OpenAiClient, OpenAiClientBuilder};
 pub use price::{Price, PriceTable};
 pub use retry::{RetryPolicy, is_retryable_status, parse_retry_after};
 pub use scripted::{ScriptedArguments, ScriptedModel, ScriptedReply};
+pub use usage::Usage;
 
-use crate::tool::BoxFuture;
+use crate::BoxFuture;
 
 /// A language model the engine can ask for the next step.
 ///
 /// ```
 /// use agentsec_runtime::model::{ModelError, ModelProvider, ModelRequest, ModelResponse, StopReason, Usage};
-/// use agentsec_runtime::tool::BoxFuture;
+/// use agentsec_runtime::BoxFuture;
 ///
 /// /// Always answers with the last user message.
 /// struct Echo;

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::{
     ModelError, ModelProvider, ModelRequest, ModelResponse, ModelToolCall, StopReason, Usage,
 };
-use crate::tool::BoxFuture;
+use crate::BoxFuture;
 
 /// Tool-call arguments for a [`ScriptedReply`]: a JSON value (serialized), or
 /// raw text taken as is, so a script can send invalid JSON.

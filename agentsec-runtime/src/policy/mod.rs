@@ -21,8 +21,9 @@ pub use default::DefaultPolicy;
 pub use effects::{AgentPermissions, EffectSet, PolicyError};
 pub use roles::{RolePolicy, RoleRules};
 
+use crate::BoxFuture;
 use crate::identity::UserIdentity;
-use crate::tool::{BoxFuture, ToolSpec};
+use crate::tool::ToolSpec;
 
 /// Everything a policy sees about one proposed tool call.
 #[derive(Clone, Copy, Debug)]

@@ -38,5 +38,5 @@ pub use sealed::{SealError, Sealed};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use store::{
     ChainedSecretStore, EnvSecretStore, FileSecretStore, MAX_SECRET_FILE_BYTES, MemorySecretStore,
-    SecretError, SecretFuture, SecretStore, SecretStoreConfig, SecretStoreConfigError,
+    SecretError, SecretStore, SecretStoreConfig, SecretStoreConfigError,
 };

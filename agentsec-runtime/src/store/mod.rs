@@ -42,9 +42,8 @@ pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
 pub use records::{
-    AgentKeyRecord, ApprovalDecision, ApprovalRecord, ApprovalStatus, IntentRecord, NewApproval,
-    NewIntent, NewRun, PurgeReport, RunFilter, RunRecord, RunStatus, StepRecord, UnixMillis,
-    UnknownStatus, Usage,
+    AgentKeyRecord, ApprovalRecord, ApprovalStatus, IntentRecord, NewApproval, NewIntent, NewRun,
+    PurgeReport, RunFilter, RunRecord, RunStatus, StepRecord, UnixMillis, UnknownStatus,
 };
 pub use run_store::{RunStore, StoreFuture};
 pub use sqlite::SqliteStore;

@@ -3,19 +3,11 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
-use uuid::Uuid;
 
-use super::audit::{ChainVerifier, chain_next};
-use super::sql::Migration;
 use super::sql::decode::sql_decoders;
-use super::sql::queries as q;
-use super::sql::store_impl::{AUDIT_PAGE_SIZE, impl_sql_store};
-use super::{
-    AgentKeyRecord, ApprovalDecision, ApprovalRecord, AuditEntry, AuditVerification, IntentRecord,
-    NewApproval, NewAuditEntry, NewIntent, NewRun, PurgeReport, RunFilter, RunRecord, StepRecord,
-    StoreError, StoreFuture, UnixMillis, Usage,
-};
-use crate::identity::{CallId, RunId};
+use super::sql::prelude::*;
+use super::sql::store_impl::impl_sql_store;
+use super::sql::{Migration, sql_store_pool};
 
 type Db = Postgres;
 type Row = sqlx::postgres::PgRow;
@@ -66,19 +58,6 @@ impl PostgresStore {
             .connect_with(options)
             .await?;
         Self::from_pool(pool).await
-    }
-
-    /// Wraps an existing pool and migrates the schema.
-    pub async fn from_pool(pool: PgPool) -> Result<Self, StoreError> {
-        let store = Self { pool };
-        store.migrate().await?;
-        Ok(store)
-    }
-
-    /// The connection pool, for maintenance and tests. Writes made through it
-    /// bypass the store's guarantees (and the audit chain will show them).
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
@@ -199,4 +178,5 @@ mod codec {
 }
 
 sql_decoders!();
+sql_store_pool!(PostgresStore, PgPool, "");
 impl_sql_store!(PostgresStore, "postgres");

@@ -1,18 +1,19 @@
-use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 
 use uuid::Uuid;
 
 use super::{
-    AgentKeyRecord, ApprovalDecision, ApprovalRecord, AuditEntry, AuditVerification, IntentRecord,
-    NewApproval, NewAuditEntry, NewIntent, NewRun, PurgeReport, RunFilter, RunRecord, StepRecord,
-    StoreError, UnixMillis, Usage,
+    AgentKeyRecord, ApprovalRecord, AuditEntry, AuditVerification, IntentRecord, NewApproval,
+    NewAuditEntry, NewIntent, NewRun, PurgeReport, RunFilter, RunRecord, StepRecord, StoreError,
+    UnixMillis,
 };
+use crate::BoxFuture;
+use crate::hitl::ApprovalDecision;
 use crate::identity::{CallId, RunId};
+use crate::model::Usage;
 
 /// A boxed future returned by [`RunStore`] methods.
-pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+pub type StoreFuture<'a, T> = BoxFuture<'a, Result<T, StoreError>>;
 
 /// Durable storage for runs, steps, approvals, intents, usage, agent keys
 /// and the audit chain.

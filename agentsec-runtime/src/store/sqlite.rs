@@ -6,19 +6,11 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Sqlite, Transaction};
-use uuid::Uuid;
 
-use super::audit::{ChainVerifier, chain_next};
-use super::sql::Migration;
 use super::sql::decode::sql_decoders;
-use super::sql::queries as q;
-use super::sql::store_impl::{AUDIT_PAGE_SIZE, impl_sql_store};
-use super::{
-    AgentKeyRecord, ApprovalDecision, ApprovalRecord, AuditEntry, AuditVerification, IntentRecord,
-    NewApproval, NewAuditEntry, NewIntent, NewRun, PurgeReport, RunFilter, RunRecord, StepRecord,
-    StoreError, StoreFuture, UnixMillis, Usage,
-};
-use crate::identity::{CallId, RunId};
+use super::sql::prelude::*;
+use super::sql::store_impl::impl_sql_store;
+use super::sql::{Migration, sql_store_pool};
 
 type Db = Sqlite;
 type Row = sqlx::sqlite::SqliteRow;
@@ -92,20 +84,6 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         Self::from_pool(pool).await
-    }
-
-    /// Wraps an existing pool (its connections must have foreign keys on)
-    /// and migrates the schema.
-    pub async fn from_pool(pool: SqlitePool) -> Result<Self, StoreError> {
-        let store = Self { pool };
-        store.migrate().await?;
-        Ok(store)
-    }
-
-    /// The connection pool, for maintenance and tests. Writes made through it
-    /// bypass the store's guarantees (and the audit chain will show them).
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
@@ -211,4 +189,9 @@ mod codec {
 }
 
 sql_decoders!();
+sql_store_pool!(
+    SqliteStore,
+    SqlitePool,
+    " (its connections must have foreign keys on)"
+);
 impl_sql_store!(SqliteStore, "sqlite");

@@ -2,11 +2,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use super::{ArgLimits, DynTool, ErasedTool, StateMap, Tool, ToolError, ToolSchema, ToolSpec};
-use crate::guard::{InputGuard, RuleGuard};
+use crate::guard::{HostAllowlist, InputGuard, RuleGuard};
 use crate::identity::{CallId, RunId, UserIdentity};
 use crate::permission::GrantAuthority;
 use crate::policy::{AgentPermissions, DefaultPolicy, DynPolicy, Policy};
-use crate::secrets::output::HostAllowlist;
 use crate::secrets::{MemorySecretStore, OutputChecker, RedactingStore, Redactor, SecretStore};
 use crate::tool::ApprovalProof;
 use crate::tool::identity_args::{is_credential_argument, is_identity_argument_for};
@@ -378,7 +377,7 @@ impl Dispatcher {
             policy: None,
             permissions: None,
             input_guard: None,
-            output_hosts: HostAllowlist::new(),
+            output_hosts: HostAllowlist::default(),
             events: EventBus::default(),
         }
     }

@@ -19,12 +19,13 @@ mod state;
 
 use std::any::Any;
 use std::future::Future;
-use std::pin::Pin;
 
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+
+use crate::BoxFuture;
 
 pub use approval::{ApprovalProof, args_digest, canonical_json};
 pub use args::{ArgLimits, decode_args};
@@ -38,9 +39,6 @@ pub use spec::{
     const_str_eq,
 };
 pub use state::StateMap;
-
-/// A boxed, `Send` future, as returned by [`DynTool::execute`].
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A tool the model can call. The `#[tool]` macro implements it; it can also
 /// be implemented by hand, and then goes through the same call pipeline and

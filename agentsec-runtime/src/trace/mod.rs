@@ -15,7 +15,7 @@
 //!   [`EventBus::with_anomaly_detection`]), which publish
 //!   [`SecurityEvent::Anomaly`] events of their own.
 //!
-//! With the `otel` feature, [`otel`] exports `tracing` spans over OTLP/HTTP.
+//! With the `otel` feature, `trace::otel` exports `tracing` spans over OTLP/HTTP.
 
 mod anomaly;
 mod audit;

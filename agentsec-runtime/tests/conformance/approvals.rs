@@ -1,8 +1,9 @@
 use std::time::Duration;
 
-use agentsec_runtime::identity::{CallId, RunId};
+use agentsec_runtime::hitl::{ApprovalDecision, SYSTEM_APPROVER};
+use agentsec_runtime::identity::{CallId, RunId, UserIdentity};
 use agentsec_runtime::store::{
-    ApprovalDecision, ApprovalStatus, NewApproval, NewIntent, RunStore, StoreError, UnixMillis,
+    ApprovalStatus, NewApproval, NewIntent, RunStore, StoreError, UnixMillis,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -68,19 +69,26 @@ pub async fn approvals_list_and_decide_once(store: &dyn RunStore) {
             .is_empty()
     );
 
-    let mut decision = ApprovalDecision::approve("carol");
-    decision.edited_args = Some(r#"{"amount_cents":100}"#.into());
+    let mut decision = ApprovalDecision::approve_edited(
+        a1.call_id,
+        UserIdentity::new("carol"),
+        r#"{"amount_cents":100}"#,
+    );
     decision.signature = Some("sig".into());
     let decided = store.decide_approval(a1.id, &decision).await.unwrap();
     assert_eq!(decided.status, ApprovalStatus::Approved);
     assert_eq!(decided.decided_by.as_deref(), Some("carol"));
-    assert_eq!(decided.edited_args, decision.edited_args);
+    assert_eq!(decided.edited_args.as_deref(), decision.edited_arguments());
+    assert_eq!(decided.signature, decision.signature);
     assert!(decided.decided_at.is_some());
     assert_eq!(store.get_approval(a1.id).await.unwrap(), decided);
 
     // A second decision does not overwrite the first.
     match store
-        .decide_approval(a1.id, &ApprovalDecision::reject("mallory", "no"))
+        .decide_approval(
+            a1.id,
+            &ApprovalDecision::reject(CallId::new(), UserIdentity::new("mallory"), "no"),
+        )
         .await
     {
         Err(StoreError::NotPending {
@@ -101,7 +109,10 @@ pub async fn approvals_list_and_decide_once(store: &dyn RunStore) {
 
     // Past its deadline an approval cannot be decided, and is marked expired.
     match store
-        .decide_approval(expired.id, &ApprovalDecision::approve("carol"))
+        .decide_approval(
+            expired.id,
+            &ApprovalDecision::approve(CallId::new(), UserIdentity::new("carol")),
+        )
         .await
     {
         Err(StoreError::NotPending {
@@ -116,7 +127,10 @@ pub async fn approvals_list_and_decide_once(store: &dyn RunStore) {
     );
     assert!(matches!(
         store
-            .decide_approval(Uuid::new_v4(), &ApprovalDecision::approve("x"))
+            .decide_approval(
+                Uuid::new_v4(),
+                &ApprovalDecision::approve(CallId::new(), UserIdentity::new("x"))
+            )
             .await,
         Err(StoreError::NotFound { .. })
     ));
@@ -126,6 +140,20 @@ pub async fn approvals_list_and_decide_once(store: &dyn RunStore) {
             .await,
         Err(StoreError::NotFound { .. })
     ));
+
+    // An expiry decided by the approval service (its clock ahead of the
+    // store's) is recorded as expired, by the system, never as approved.
+    let lapsed = store
+        .insert_approval(&approval_for(alice.id, in_an_hour()))
+        .await
+        .unwrap();
+    let decided = store
+        .decide_approval(lapsed.id, &ApprovalDecision::expired(lapsed.call_id))
+        .await
+        .unwrap();
+    assert_eq!(decided.status, ApprovalStatus::Expired);
+    assert_eq!(decided.decided_by.as_deref(), Some(SYSTEM_APPROVER));
+    assert_eq!((decided.reason, decided.edited_args), (None, None));
 }
 
 pub async fn racing_approval_decisions(stores: Stores) {
@@ -145,9 +173,13 @@ pub async fn racing_approval_decisions(stores: Stores) {
         };
         tasks.push(tokio::spawn(async move {
             let decision = if i % 3 == 0 {
-                ApprovalDecision::reject(format!("approver-{i}"), "no")
+                ApprovalDecision::reject(
+                    CallId::new(),
+                    UserIdentity::new(format!("approver-{i}")),
+                    "no",
+                )
             } else {
-                ApprovalDecision::approve(format!("approver-{i}"))
+                ApprovalDecision::approve(CallId::new(), UserIdentity::new(format!("approver-{i}")))
             };
             store.decide_approval(approval.id, &decision).await
         }));

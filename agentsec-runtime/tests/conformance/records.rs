@@ -1,8 +1,10 @@
 use std::time::Duration;
 
-use agentsec_runtime::identity::RunId;
+use agentsec_runtime::hitl::ApprovalDecision;
+use agentsec_runtime::identity::{CallId, RunId, UserIdentity};
+use agentsec_runtime::model::Usage;
 use agentsec_runtime::store::{
-    AgentKeyRecord, ApprovalDecision, RunFilter, RunStatus, RunStore, StoreError, UnixMillis, Usage,
+    AgentKeyRecord, RunFilter, RunStatus, RunStore, StoreError, UnixMillis,
 };
 use serde_json::json;
 
@@ -126,38 +128,39 @@ pub async fn usage_counts_per_run_and_agent(store: &dyn RunStore) {
     let r1 = new_run(store, "support", "alice").await;
     let r2 = new_run(store, "support", "bob").await;
     let delta = Usage {
-        tokens_in: 100,
-        tokens_out: 20,
+        input_tokens: 100,
+        output_tokens: 20,
         tool_calls: 1,
         cost_micro_usd: 1500,
     };
     store.add_usage(r1.id, "support", &delta).await.unwrap();
     store.add_usage(r1.id, "support", &delta).await.unwrap();
     store.add_usage(r2.id, "support", &delta).await.unwrap();
-    assert_eq!(store.run_usage(r1.id).await.unwrap(), delta.plus(&delta));
+    assert_eq!(store.run_usage(r1.id).await.unwrap(), delta + delta);
     assert_eq!(store.run_usage(r2.id).await.unwrap(), delta);
     assert_eq!(
         store.agent_usage("support").await.unwrap(),
-        delta.plus(&delta).plus(&delta)
+        delta + delta + delta
     );
     assert_eq!(store.agent_usage("nobody").await.unwrap(), Usage::default());
-    // Usage only grows: a negative delta would hand budget back.
-    let refund = Usage {
-        tokens_in: -1000,
+    // Usage is unsigned, so it only grows; a counter the ledger's columns
+    // cannot hold is refused by every store, and nothing is added.
+    let huge = Usage {
+        cost_micro_usd: u64::MAX,
         ..Usage::default()
     };
     assert!(matches!(
-        store.add_usage(r1.id, "support", &refund).await,
+        store.add_usage(r1.id, "support", &huge).await,
         Err(StoreError::Invalid(_))
     ));
-    assert_eq!(store.run_usage(r1.id).await.unwrap(), delta.plus(&delta));
+    assert_eq!(store.run_usage(r1.id).await.unwrap(), delta + delta);
     assert!(matches!(
         store.add_usage(RunId::new(), "support", &delta).await,
         Err(StoreError::NotFound { .. })
     ));
     assert_eq!(
         store.agent_usage("support").await.unwrap(),
-        delta.plus(&delta).plus(&delta)
+        delta + delta + delta
     );
 }
 
@@ -259,7 +262,10 @@ pub async fn corrupt_rows_are_typed_errors(store: &dyn RunStore, exec: Exec) {
     ));
     assert!(matches!(
         store
-            .decide_approval(approval.id, &ApprovalDecision::approve("x"))
+            .decide_approval(
+                approval.id,
+                &ApprovalDecision::approve(CallId::new(), UserIdentity::new("x"))
+            )
             .await,
         Err(StoreError::Corrupt { .. })
     ));

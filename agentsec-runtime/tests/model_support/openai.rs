@@ -8,7 +8,7 @@ use agentsec_runtime::secrets::MemorySecretStore;
 use agentsec_runtime::tool::ToolSchema;
 use serde_json::{Value, json};
 
-use super::MockServer;
+use crate::http_support::TestServer;
 
 pub const KEY: &str = "sk-test-0123456789abcdefghij";
 
@@ -28,7 +28,7 @@ pub fn secrets() -> Arc<MemorySecretStore> {
     Arc::new(MemorySecretStore::new().with("openai_key", KEY))
 }
 
-pub fn client(server: &MockServer, retry: RetryPolicy) -> OpenAiClient {
+pub fn client(server: &TestServer, retry: RetryPolicy) -> OpenAiClient {
     OpenAiClient::builder()
         .base_url(format!("{}/v1", server.base))
         .model("gpt-test")

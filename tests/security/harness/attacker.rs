@@ -11,11 +11,11 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use agentsec::BoxFuture;
 use agentsec::model::{
     Message, ModelError, ModelProvider, ModelRequest, ModelResponse, ModelToolCall, StopReason,
     Usage,
 };
-use agentsec::tool_api::BoxFuture;
 use serde_json::Value;
 
 /// What the model says in one turn.

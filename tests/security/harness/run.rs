@@ -5,7 +5,8 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use agentsec::ApprovalProof;
-use agentsec::engine::{Agent, AgentRuntime, ApprovalDecision, PendingCall, RunOutcome, RunState};
+use agentsec::engine::{Agent, AgentRuntime, PendingCall, RunOutcome, RunState};
+use agentsec::hitl::ApprovalDecision;
 use agentsec::model::{Message, ModelRequest};
 use agentsec::prelude::*;
 use agentsec::trace::{CollectingSink, SecurityEvent};

@@ -2,11 +2,11 @@
 //! intents that make approved calls run exactly once.
 
 use super::{StoreCheckpoints, approval_id, store_error};
+use crate::BoxFuture;
 use crate::engine::checkpoint::{CallIntent, IntentBegin, IntentOutcome, RecordedIntent};
 use crate::engine::{CheckpointError, Checkpoints, RunState};
 use crate::identity::{CallId, RunId};
 use crate::store::{NewIntent, StoreError};
-use crate::tool::BoxFuture;
 
 fn decode_outcome(
     run_id: RunId,

@@ -3,9 +3,10 @@ use std::sync::{Arc, RwLock};
 use uuid::Uuid;
 
 use super::{
-    Document, Embedder, NewDocument, RetrievalError, RetrievalFuture, RetrievalQuery,
-    RetrievalScope, ScopedRetriever, ScoredDocument, cosine, keywords,
+    Document, Embedder, NewDocument, RetrievalError, RetrievalQuery, RetrievalScope,
+    ScopedRetriever, ScoredDocument, cosine, keywords,
 };
+use crate::BoxFuture;
 
 struct Stored {
     doc: Document,
@@ -135,7 +136,7 @@ impl ScopedRetriever for MemoryRetriever {
         &'a self,
         scope: &'a RetrievalScope,
         doc: NewDocument,
-    ) -> RetrievalFuture<'a, Result<Uuid, RetrievalError>> {
+    ) -> BoxFuture<'a, Result<Uuid, RetrievalError>> {
         Box::pin(async move {
             let id = Uuid::now_v7();
             let stored = Stored {
@@ -161,7 +162,7 @@ impl ScopedRetriever for MemoryRetriever {
         &'a self,
         scope: &'a RetrievalScope,
         query: &'a RetrievalQuery,
-    ) -> RetrievalFuture<'a, Result<Vec<ScoredDocument>, RetrievalError>> {
+    ) -> BoxFuture<'a, Result<Vec<ScoredDocument>, RetrievalError>> {
         Box::pin(self.retrieve_scoped(scope, query))
     }
 }

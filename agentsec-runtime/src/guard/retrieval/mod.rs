@@ -10,20 +10,15 @@
 mod memory;
 mod postgres;
 
-use std::future::Future;
-use std::pin::Pin;
-
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::BoxFuture;
 use crate::identity::UserIdentity;
 use crate::tool::ToolCtx;
 
 pub use memory::MemoryRetriever;
 pub use postgres::PgRetriever;
-
-/// A boxed future returned by retrieval traits.
-pub type RetrievalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Whose documents a query may return: the run's user (and tenant).
 ///
@@ -243,7 +238,7 @@ pub enum RetrievalError {
 /// *in the caller's scope* only.
 pub trait Embedder: Send + Sync {
     /// The embedding of `text`.
-    fn embed<'a>(&'a self, text: &'a str) -> RetrievalFuture<'a, Result<Vec<f32>, RetrievalError>>;
+    fn embed<'a>(&'a self, text: &'a str) -> BoxFuture<'a, Result<Vec<f32>, RetrievalError>>;
 }
 
 /// A document store for RAG and memory whose every read and write takes
@@ -269,14 +264,14 @@ pub trait ScopedRetriever: Send + Sync {
         &'a self,
         scope: &'a RetrievalScope,
         doc: NewDocument,
-    ) -> RetrievalFuture<'a, Result<Uuid, RetrievalError>>;
+    ) -> BoxFuture<'a, Result<Uuid, RetrievalError>>;
 
     /// The documents in `scope` most relevant to `query`, best first.
     fn retrieve<'a>(
         &'a self,
         scope: &'a RetrievalScope,
         query: &'a RetrievalQuery,
-    ) -> RetrievalFuture<'a, Result<Vec<ScoredDocument>, RetrievalError>>;
+    ) -> BoxFuture<'a, Result<Vec<ScoredDocument>, RetrievalError>>;
 }
 
 /// Cosine similarity; 0 for empty or mismatched vectors.

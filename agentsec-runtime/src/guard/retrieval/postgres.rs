@@ -5,9 +5,10 @@ use sqlx::{AssertSqlSafe, Row};
 use uuid::Uuid;
 
 use super::{
-    Document, Embedder, NewDocument, RetrievalError, RetrievalFuture, RetrievalQuery,
-    RetrievalScope, ScopedRetriever, ScoredDocument, Visibility, cosine, keywords,
+    Document, Embedder, NewDocument, RetrievalError, RetrievalQuery, RetrievalScope,
+    ScopedRetriever, ScoredDocument, Visibility, cosine, keywords,
 };
+use crate::BoxFuture;
 
 /// Rows read for embedding scoring at most (cosine is computed in Rust;
 /// with pgvector this would move into SQL).
@@ -260,7 +261,7 @@ impl ScopedRetriever for PgRetriever {
         &'a self,
         scope: &'a RetrievalScope,
         doc: NewDocument,
-    ) -> RetrievalFuture<'a, Result<Uuid, RetrievalError>> {
+    ) -> BoxFuture<'a, Result<Uuid, RetrievalError>> {
         Box::pin(self.insert(scope, doc))
     }
 
@@ -268,7 +269,7 @@ impl ScopedRetriever for PgRetriever {
         &'a self,
         scope: &'a RetrievalScope,
         query: &'a RetrievalQuery,
-    ) -> RetrievalFuture<'a, Result<Vec<ScoredDocument>, RetrievalError>> {
+    ) -> BoxFuture<'a, Result<Vec<ScoredDocument>, RetrievalError>> {
         Box::pin(self.search(scope, query))
     }
 }

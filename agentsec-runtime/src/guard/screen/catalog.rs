@@ -36,7 +36,7 @@ impl RuleCategory {
     }
 }
 
-/// A rule of [`RuleGuard`], with its default verdict.
+/// A rule of [`RuleGuard`](super::RuleGuard), with its default verdict.
 #[derive(Clone, Copy, Debug)]
 pub struct RuleInfo {
     /// The stable id (`override.instructions`), used in hits and configuration.
@@ -66,7 +66,7 @@ const fn rule(
 use RuleCategory as C;
 use Verdict::{Block, Flag};
 
-/// Every rule of [`RuleGuard`].
+/// Every rule of [`RuleGuard`](super::RuleGuard).
 pub const RULES: &[RuleInfo] = &[
     rule(
         "override.instructions",

@@ -8,7 +8,8 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{AgentKeyRecord, Environment, KeyFuture, KeyStore, KeyStoreError};
+use super::{AgentKeyRecord, Environment, KeyStore, KeyStoreError};
+use crate::BoxFuture;
 use crate::store::{self, RunStore, StoreError, UnixMillis};
 
 /// Serializes compare-and-swap updates within this process (see
@@ -98,7 +99,7 @@ impl RunStoreKeys {
 }
 
 impl KeyStore for RunStoreKeys {
-    fn insert<'a>(&'a self, record: AgentKeyRecord) -> KeyFuture<'a, Result<(), KeyStoreError>> {
+    fn insert<'a>(&'a self, record: AgentKeyRecord) -> BoxFuture<'a, Result<(), KeyStoreError>> {
         Box::pin(async move {
             let row = to_store(&record)?;
             self.store.insert_agent_key(&row).await.map_err(store_error)
@@ -108,7 +109,7 @@ impl KeyStore for RunStoreKeys {
     fn get<'a>(
         &'a self,
         key_id: &'a str,
-    ) -> KeyFuture<'a, Result<Option<AgentKeyRecord>, KeyStoreError>> {
+    ) -> BoxFuture<'a, Result<Option<AgentKeyRecord>, KeyStoreError>> {
         Box::pin(async move {
             let row = self
                 .store
@@ -122,7 +123,7 @@ impl KeyStore for RunStoreKeys {
     fn list_by_agent<'a>(
         &'a self,
         agent: &'a str,
-    ) -> KeyFuture<'a, Result<Vec<AgentKeyRecord>, KeyStoreError>> {
+    ) -> BoxFuture<'a, Result<Vec<AgentKeyRecord>, KeyStoreError>> {
         Box::pin(async move {
             let rows = self
                 .store
@@ -135,7 +136,7 @@ impl KeyStore for RunStoreKeys {
         })
     }
 
-    fn update<'a>(&'a self, record: AgentKeyRecord) -> KeyFuture<'a, Result<(), KeyStoreError>> {
+    fn update<'a>(&'a self, record: AgentKeyRecord) -> BoxFuture<'a, Result<(), KeyStoreError>> {
         Box::pin(self.cas_update(record))
     }
 }

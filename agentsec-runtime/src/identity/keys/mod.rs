@@ -23,4 +23,4 @@ pub use error::{KeyError, KeyStoreError};
 pub use options::{AgentPrincipal, IssuedKey, KeyOptions};
 pub use record::{AgentKeyInfo, AgentKeyRecord, KeyStatus};
 pub use service::{AgentKeys, DEFAULT_ROTATION_OVERLAP, MAX_ROTATION_OVERLAP};
-pub use store::{KeyFuture, KeyStore, MemoryKeyStore};
+pub use store::{KeyStore, MemoryKeyStore};

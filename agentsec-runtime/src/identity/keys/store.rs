@@ -1,12 +1,8 @@
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::RwLock;
 
 use super::{AgentKeyRecord, KeyStoreError};
-
-/// A boxed future returned by [`KeyStore`] methods.
-pub type KeyFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+use crate::BoxFuture;
 
 /// Where agent key records live. Small on purpose: a durable implementation
 /// (SQLite, PostgreSQL) needs four statements.
@@ -21,26 +17,26 @@ pub type KeyFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// ```
 pub trait KeyStore: Send + Sync + 'static {
     /// Stores a new record; [`KeyStoreError::Duplicate`] if its id exists.
-    fn insert<'a>(&'a self, record: AgentKeyRecord) -> KeyFuture<'a, Result<(), KeyStoreError>>;
+    fn insert<'a>(&'a self, record: AgentKeyRecord) -> BoxFuture<'a, Result<(), KeyStoreError>>;
 
     /// The record with `key_id`, if any.
     fn get<'a>(
         &'a self,
         key_id: &'a str,
-    ) -> KeyFuture<'a, Result<Option<AgentKeyRecord>, KeyStoreError>>;
+    ) -> BoxFuture<'a, Result<Option<AgentKeyRecord>, KeyStoreError>>;
 
     /// Every record of `agent`, in any order.
     fn list_by_agent<'a>(
         &'a self,
         agent: &'a str,
-    ) -> KeyFuture<'a, Result<Vec<AgentKeyRecord>, KeyStoreError>>;
+    ) -> BoxFuture<'a, Result<Vec<AgentKeyRecord>, KeyStoreError>>;
 
     /// Replaces the stored record with the same id, only if the stored
     /// version still equals `record.version` (the version it was read at);
     /// the stored copy then gets `version + 1`. Otherwise
     /// [`KeyStoreError::Conflict`] (or [`KeyStoreError::NotFound`]).
     /// In SQL: `UPDATE ... SET ..., version = version + 1 WHERE key_id = ? AND version = ?`.
-    fn update<'a>(&'a self, record: AgentKeyRecord) -> KeyFuture<'a, Result<(), KeyStoreError>>;
+    fn update<'a>(&'a self, record: AgentKeyRecord) -> BoxFuture<'a, Result<(), KeyStoreError>>;
 }
 
 /// Agent key records in memory: for tests, examples and single-process use.
@@ -57,7 +53,7 @@ impl MemoryKeyStore {
 }
 
 impl KeyStore for MemoryKeyStore {
-    fn insert<'a>(&'a self, record: AgentKeyRecord) -> KeyFuture<'a, Result<(), KeyStoreError>> {
+    fn insert<'a>(&'a self, record: AgentKeyRecord) -> BoxFuture<'a, Result<(), KeyStoreError>> {
         let mut records = self.records.write().unwrap_or_else(|p| p.into_inner());
         let result = if records.contains_key(&record.key_id) {
             Err(KeyStoreError::Duplicate(record.key_id))
@@ -71,7 +67,7 @@ impl KeyStore for MemoryKeyStore {
     fn get<'a>(
         &'a self,
         key_id: &'a str,
-    ) -> KeyFuture<'a, Result<Option<AgentKeyRecord>, KeyStoreError>> {
+    ) -> BoxFuture<'a, Result<Option<AgentKeyRecord>, KeyStoreError>> {
         let record = self
             .records
             .read()
@@ -84,7 +80,7 @@ impl KeyStore for MemoryKeyStore {
     fn list_by_agent<'a>(
         &'a self,
         agent: &'a str,
-    ) -> KeyFuture<'a, Result<Vec<AgentKeyRecord>, KeyStoreError>> {
+    ) -> BoxFuture<'a, Result<Vec<AgentKeyRecord>, KeyStoreError>> {
         let records: Vec<AgentKeyRecord> = self
             .records
             .read()
@@ -96,7 +92,7 @@ impl KeyStore for MemoryKeyStore {
         Box::pin(async move { Ok(records) })
     }
 
-    fn update<'a>(&'a self, record: AgentKeyRecord) -> KeyFuture<'a, Result<(), KeyStoreError>> {
+    fn update<'a>(&'a self, record: AgentKeyRecord) -> BoxFuture<'a, Result<(), KeyStoreError>> {
         let mut records = self.records.write().unwrap_or_else(|p| p.into_inner());
         let result = match records.get_mut(&record.key_id) {
             None => Err(KeyStoreError::NotFound(record.key_id)),

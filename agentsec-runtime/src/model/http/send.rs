@@ -28,6 +28,22 @@ enum AttemptError {
 
 impl HttpEndpoint {
     /// The model to ask for: the request's, else the configured one.
+    /// Decodes a response body with `parse` as a request for the
+    /// configured model would (the model names the response when the body
+    /// does not); `parse`'s error becomes [`ModelError::Malformed`].
+    pub(crate) fn decode<T>(
+        &self,
+        body: &[u8],
+        parse: impl FnOnce(&[u8], &str) -> Result<T, String>,
+    ) -> Result<T, ModelError> {
+        parse(body, self.model.as_deref().unwrap_or_default()).map_err(|message| {
+            ModelError::Malformed {
+                provider: self.name.clone(),
+                message,
+            }
+        })
+    }
+
     pub(crate) fn model_for(&self, requested: Option<&str>) -> Result<String, ModelError> {
         requested
             .or(self.model.as_deref())

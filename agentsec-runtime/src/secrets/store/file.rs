@@ -3,7 +3,8 @@ use std::path::{Path, PathBuf};
 use secrecy::SecretString;
 use secrecy::zeroize::Zeroize;
 
-use super::{SecretError, SecretFuture, SecretStore};
+use super::{SecretError, SecretStore};
+use crate::BoxFuture;
 
 /// The largest secret file [`FileSecretStore`] reads (1 MiB): a secret is a
 /// key or a password, not a data set, and a huge file is a misconfiguration.
@@ -113,7 +114,7 @@ impl SecretStore for FileSecretStore {
     fn get<'a>(
         &'a self,
         name: &'a str,
-    ) -> SecretFuture<'a, Result<Option<SecretString>, SecretError>> {
+    ) -> BoxFuture<'a, Result<Option<SecretString>, SecretError>> {
         Box::pin(async move {
             let path = self.path_for(name)?;
             let bytes = match tokio::fs::read(&path).await {

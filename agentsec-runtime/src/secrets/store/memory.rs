@@ -3,7 +3,8 @@ use std::sync::RwLock;
 
 use secrecy::SecretString;
 
-use super::{SecretError, SecretFuture, SecretStore};
+use super::{SecretError, SecretStore};
+use crate::BoxFuture;
 
 /// Secrets held in memory: for tests and examples.
 #[derive(Default)]
@@ -55,7 +56,7 @@ impl SecretStore for MemorySecretStore {
     fn get<'a>(
         &'a self,
         name: &'a str,
-    ) -> SecretFuture<'a, Result<Option<SecretString>, SecretError>> {
+    ) -> BoxFuture<'a, Result<Option<SecretString>, SecretError>> {
         let value = self
             .values
             .read()

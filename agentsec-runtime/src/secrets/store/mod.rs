@@ -6,20 +6,17 @@ mod env;
 mod file;
 mod memory;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use secrecy::SecretString;
+
+use crate::BoxFuture;
 
 pub use chain::ChainedSecretStore;
 pub use config::{SecretStoreConfig, SecretStoreConfigError};
 pub use env::EnvSecretStore;
 pub use file::{FileSecretStore, MAX_SECRET_FILE_BYTES};
 pub use memory::MemorySecretStore;
-
-/// A boxed future returned by [`SecretStore`] methods.
-pub type SecretFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Why a secret could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -96,10 +93,8 @@ pub trait SecretStore: Send + Sync + 'static {
     fn kind(&self) -> &'static str;
 
     /// The secret called `name`, or `None` when the store does not have it.
-    fn get<'a>(
-        &'a self,
-        name: &'a str,
-    ) -> SecretFuture<'a, Result<Option<SecretString>, SecretError>>;
+    fn get<'a>(&'a self, name: &'a str)
+    -> BoxFuture<'a, Result<Option<SecretString>, SecretError>>;
 }
 
 impl<S: SecretStore + ?Sized> SecretStore for Arc<S> {
@@ -110,7 +105,7 @@ impl<S: SecretStore + ?Sized> SecretStore for Arc<S> {
     fn get<'a>(
         &'a self,
         name: &'a str,
-    ) -> SecretFuture<'a, Result<Option<SecretString>, SecretError>> {
+    ) -> BoxFuture<'a, Result<Option<SecretString>, SecretError>> {
         (**self).get(name)
     }
 }
@@ -123,7 +118,7 @@ impl<S: SecretStore + ?Sized> SecretStore for Box<S> {
     fn get<'a>(
         &'a self,
         name: &'a str,
-    ) -> SecretFuture<'a, Result<Option<SecretString>, SecretError>> {
+    ) -> BoxFuture<'a, Result<Option<SecretString>, SecretError>> {
         (**self).get(name)
     }
 }

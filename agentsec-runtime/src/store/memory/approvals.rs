@@ -80,9 +80,9 @@ impl Inner {
             });
         }
         approval.status = decision.status();
-        approval.decided_by = Some(decision.decided_by.clone());
-        approval.reason.clone_from(&decision.reason);
-        approval.edited_args.clone_from(&decision.edited_args);
+        approval.decided_by = Some(decision.approver.id.clone());
+        approval.reason = decision.reason().map(str::to_owned);
+        approval.edited_args = decision.edited_arguments().map(str::to_owned);
         approval.signature.clone_from(&decision.signature);
         approval.decided_at = Some(now);
         Ok(approval.clone())

@@ -1,4 +1,5 @@
 use super::*;
+use crate::store::records::ledger_columns;
 
 impl Inner {
     pub(super) fn add_usage(
@@ -7,12 +8,10 @@ impl Inner {
         agent: &str,
         delta: &Usage,
     ) -> Result<(), StoreError> {
-        delta.check_delta()?;
+        ledger_columns(delta)?;
         self.run_mut(run_id)?;
-        let run = self.run_usage.entry(run_id).or_default();
-        *run = run.plus(delta);
-        let per_agent = self.agent_usage.entry(agent.to_owned()).or_default();
-        *per_agent = per_agent.plus(delta);
+        *self.run_usage.entry(run_id).or_default() += *delta;
+        *self.agent_usage.entry(agent.to_owned()).or_default() += *delta;
         Ok(())
     }
 

@@ -10,12 +10,13 @@ use uuid::Uuid;
 
 use super::audit::{ChainVerifier, GENESIS_HASH, chain_next};
 use super::{
-    AgentKeyRecord, ApprovalDecision, ApprovalRecord, ApprovalStatus, AuditEntry,
-    AuditVerification, IntentRecord, NewApproval, NewAuditEntry, NewIntent, NewRun, PurgeReport,
-    RunFilter, RunRecord, RunStatus, RunStore, StepRecord, StoreError, StoreFuture, UnixMillis,
-    Usage,
+    AgentKeyRecord, ApprovalRecord, ApprovalStatus, AuditEntry, AuditVerification, IntentRecord,
+    NewApproval, NewAuditEntry, NewIntent, NewRun, PurgeReport, RunFilter, RunRecord, RunStatus,
+    RunStore, StepRecord, StoreError, StoreFuture, UnixMillis,
 };
+use crate::hitl::ApprovalDecision;
 use crate::identity::{CallId, RunId};
+use crate::model::Usage;
 
 /// A store held in memory: for tests, examples and the scripted demo.
 ///

@@ -56,60 +56,6 @@ pub struct ApprovalRecord {
     pub signature: Option<String>,
 }
 
-/// A person's decision on a pending approval.
-///
-/// ```
-/// use agentsec_runtime::store::ApprovalDecision;
-/// let yes = ApprovalDecision::approve("alice");
-/// let no = ApprovalDecision::reject("bob", "wrong amount");
-/// assert!(yes.approved && !no.approved);
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApprovalDecision {
-    /// Approved (`true`) or rejected (`false`).
-    pub approved: bool,
-    /// Who decided.
-    pub decided_by: String,
-    /// Why.
-    pub reason: Option<String>,
-    /// Edited arguments (JSON text), for edit-and-approve.
-    pub edited_args: Option<String>,
-    /// A signature over the decision.
-    pub signature: Option<String>,
-}
-
-impl ApprovalDecision {
-    /// An approval by `decided_by`.
-    pub fn approve(decided_by: impl Into<String>) -> Self {
-        Self {
-            approved: true,
-            decided_by: decided_by.into(),
-            reason: None,
-            edited_args: None,
-            signature: None,
-        }
-    }
-
-    /// A rejection by `decided_by` for `reason`.
-    pub fn reject(decided_by: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self {
-            approved: false,
-            decided_by: decided_by.into(),
-            reason: Some(reason.into()),
-            edited_args: None,
-            signature: None,
-        }
-    }
-
-    pub(crate) fn status(&self) -> ApprovalStatus {
-        if self.approved {
-            ApprovalStatus::Approved
-        } else {
-            ApprovalStatus::Rejected
-        }
-    }
-}
-
 /// The intent to make an irreversible call, written before the call runs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewIntent {

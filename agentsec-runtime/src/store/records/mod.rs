@@ -13,10 +13,10 @@ mod keys;
 mod runs;
 mod usage;
 
-pub use approvals::{ApprovalDecision, ApprovalRecord, IntentRecord, NewApproval, NewIntent};
+pub use approvals::{ApprovalRecord, IntentRecord, NewApproval, NewIntent};
 pub use keys::AgentKeyRecord;
 pub use runs::{NewRun, PurgeReport, RunFilter, RunRecord, StepRecord};
-pub use usage::Usage;
+pub(crate) use usage::ledger_columns;
 
 /// A point in time: milliseconds since the Unix epoch (UTC).
 ///

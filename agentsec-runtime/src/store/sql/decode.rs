@@ -105,14 +105,19 @@ macro_rules! sql_decoders {
         fn decode_usage(
             row: &Row,
             key: &str,
-        ) -> Result<$crate::store::Usage, $crate::store::StoreError> {
-            use $crate::store::{StoreError, Usage};
+        ) -> Result<$crate::model::Usage, $crate::store::StoreError> {
+            use $crate::model::Usage;
+            use $crate::store::StoreError;
             let bad = |m: String| StoreError::corrupt("usage", key, m);
+            let counter = |name: &str| -> Result<u64, StoreError> {
+                let value: i64 = col(row, name).map_err(bad)?;
+                u64::try_from(value).map_err(|_| bad(format!("negative {name}: {value}")))
+            };
             Ok(Usage {
-                tokens_in: col(row, "tokens_in").map_err(bad)?,
-                tokens_out: col(row, "tokens_out").map_err(bad)?,
-                tool_calls: col(row, "tool_calls").map_err(bad)?,
-                cost_micro_usd: col(row, "cost_micro_usd").map_err(bad)?,
+                input_tokens: counter("tokens_in")?,
+                output_tokens: counter("tokens_out")?,
+                tool_calls: counter("tool_calls")?,
+                cost_micro_usd: counter("cost_micro_usd")?,
             })
         }
 

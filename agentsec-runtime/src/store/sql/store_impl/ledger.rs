@@ -9,14 +9,15 @@ macro_rules! sql_ledger_methods {
                 agent: &str,
                 delta: &Usage,
             ) -> Result<(), StoreError> {
-                delta.check_delta()?;
+                let [input_tokens, output_tokens, tool_calls, cost_micro_usd] =
+                    $crate::store::records::ledger_columns(delta)?;
                 let mut tx = self.begin_write().await?;
                 let done = sqlx::query(q::ADD_RUN_USAGE)
                     .bind(codec::id(run_id.as_uuid()))
-                    .bind(delta.tokens_in)
-                    .bind(delta.tokens_out)
-                    .bind(delta.tool_calls)
-                    .bind(delta.cost_micro_usd)
+                    .bind(input_tokens)
+                    .bind(output_tokens)
+                    .bind(tool_calls)
+                    .bind(cost_micro_usd)
                     .execute(&mut *tx)
                     .await?;
                 if done.rows_affected() == 0 {
@@ -24,10 +25,10 @@ macro_rules! sql_ledger_methods {
                 }
                 sqlx::query(q::ADD_AGENT_USAGE)
                     .bind(agent)
-                    .bind(delta.tokens_in)
-                    .bind(delta.tokens_out)
-                    .bind(delta.tool_calls)
-                    .bind(delta.cost_micro_usd)
+                    .bind(input_tokens)
+                    .bind(output_tokens)
+                    .bind(tool_calls)
+                    .bind(cost_micro_usd)
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;
