@@ -108,6 +108,12 @@ fn user_scoped_tools_act_on_the_calling_user_only() {
         json!({ "filters": [{ "limit": 1 }, { "owner_id": "bob" }] }),
         json!({ "user_id": ["alice", "bob"] }),
         json!({ "tenant_id": "globex" }),
+        // The names the policy's own list missed before it became the one
+        // list in agentsec-core (the macro refused them, the policy did not).
+        json!({ "principal": "bob" }),
+        json!({ "on_behalf_of": "bob" }),
+        json!({ "workspace_id": "globex" }),
+        json!({ "uid": "bob" }),
     ] {
         let decision = decide(p, &alice(), None, &LIST_ORDERS, args.clone());
         assert!(decision.is_deny(), "{args}: {decision:?}");

@@ -6,19 +6,9 @@ use serde_json::Value;
 
 use super::{Decision, EffectSet, Policy, PolicyRequest};
 use crate::identity::UserIdentity;
+use agentsec_core::identity_args::{IdentityKind, identity_kind};
 use crate::tool::{EffectKind, Scope};
 
-/// Argument names (lower-cased, without `_` and `-`) that name a user.
-const USER_ARGUMENTS: &[&str] = &["userid", "ownerid", "accountid", "customerid", "uid"];
-/// Argument names that name a tenant.
-const TENANT_ARGUMENTS: &[&str] = &[
-    "tenantid",
-    "tenant",
-    "orgid",
-    "organizationid",
-    "organisationid",
-    "workspaceid",
-];
 /// Arguments nested deeper than this are refused rather than scanned.
 const MAX_ARGUMENT_DEPTH: usize = 32;
 
@@ -226,20 +216,22 @@ impl DefaultPolicy {
 fn check_arguments(arguments: &Value, user: &UserIdentity) -> Option<String> {
     let mut found = None;
     scan(arguments, 0, &mut |name, value| {
-        if USER_ARGUMENTS.contains(&name) && !names(value, &user.id) {
-            found = Some(
-                "this tool acts on the signed-in user only; it cannot be pointed at another user"
-                    .to_owned(),
-            );
-            return false;
+        match identity_kind(name) {
+            Some(IdentityKind::User | IdentityKind::Impersonation) if !names(value, &user.id) => {
+                found = Some(
+                    "this tool acts on the signed-in user only; it cannot be pointed at another user"
+                        .to_owned(),
+                );
+                false
+            }
+            Some(IdentityKind::Tenant)
+                if !user.tenant.as_deref().is_some_and(|t| names(value, t)) =>
+            {
+                found = Some("this tool acts within the user's own tenant only".to_owned());
+                false
+            }
+            _ => true,
         }
-        if TENANT_ARGUMENTS.contains(&name)
-            && !user.tenant.as_deref().is_some_and(|t| names(value, t))
-        {
-            found = Some("this tool acts within the user's own tenant only".to_owned());
-            return false;
-        }
-        true
     })
     .err()
     .or(found)
@@ -249,13 +241,19 @@ fn check_arguments(arguments: &Value, user: &UserIdentity) -> Option<String> {
 fn check_tenant_arguments(arguments: &Value, user: &UserIdentity) -> Option<String> {
     let mut found = None;
     scan(arguments, 0, &mut |name, value| {
-        if TENANT_ARGUMENTS.contains(&name)
-            && !user.tenant.as_deref().is_some_and(|t| names(value, t))
-        {
-            found = Some("this tool acts within the user's own tenant only".to_owned());
-            return false;
+        match identity_kind(name) {
+            Some(IdentityKind::Tenant)
+                if !user.tenant.as_deref().is_some_and(|t| names(value, t)) =>
+            {
+                found = Some("this tool acts within the user's own tenant only".to_owned());
+                false
+            }
+            Some(IdentityKind::Impersonation) if !names(value, &user.id) => {
+                found = Some("this tool acts for the signed-in user only".to_owned());
+                false
+            }
+            _ => true,
         }
-        true
     })
     .err()
     .or(found)
