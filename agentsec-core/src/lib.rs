@@ -19,7 +19,7 @@ pub mod suggest;
 pub mod tool;
 
 pub use agent::{AgentSpec, BudgetSpec, has_lethal_trifecta, reads_private_and_untrusted};
-pub use canonical::{args_digest, canonical_json};
+pub use canonical::{args_digest, canonical_digest, canonical_json};
 pub use rules::{AgentRule, ToolRule, is_valid_tool_name};
 pub use tool::{
     Effect, EffectKind, Irreversibility, Scope, SourceLocation, StateRequirement, ToolSpec,

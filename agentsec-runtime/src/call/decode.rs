@@ -1,8 +1,8 @@
 //! Decode once: the model's argument text becomes a [`ValidatedCall`], the
 //! only form the rest of the pipeline accepts.
 
+use agentsec_core::canonical_digest;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::tool::{Dispatcher, ToolError, ToolSpec, TypedArgs, canonical_json, parse_args};
 
@@ -68,11 +68,6 @@ impl ValidatedCall {
     }
 }
 
-/// SHA-256 (hex) of canonical argument text.
-pub(crate) fn digest_of(canonical: &str) -> String {
-    hex::encode(Sha256::digest(canonical.as_bytes()))
-}
-
 impl Dispatcher {
     /// Decodes the model's call of `tool` with argument text `raw_args`:
     /// the first step of the pipeline, and the only parse of the arguments.
@@ -86,10 +81,10 @@ impl Dispatcher {
         let registered = self.lookup(tool)?;
         let arguments = parse_args(registered.schema, raw_args, self.limits)?;
         let canonical = canonical_json(&arguments);
-        let typed = registered.tool.decode(arguments.clone())?;
+        let typed = registered.tool.decode(&arguments)?;
         Ok(ValidatedCall {
             spec: registered.tool.spec(),
-            digest: digest_of(&canonical),
+            digest: canonical_digest(&canonical),
             canonical,
             arguments,
             typed,

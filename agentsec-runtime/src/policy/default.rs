@@ -6,8 +6,8 @@ use serde_json::Value;
 
 use super::{Decision, EffectSet, Policy, PolicyRequest};
 use crate::identity::UserIdentity;
-use agentsec_core::identity_args::{IdentityKind, identity_kind};
 use crate::tool::{EffectKind, Scope};
+use agentsec_core::identity_args::{IdentityKind, identity_kind};
 
 /// Arguments nested deeper than this are refused rather than scanned.
 const MAX_ARGUMENT_DEPTH: usize = 32;
@@ -215,23 +215,19 @@ impl DefaultPolicy {
 /// For a user-scoped tool: no argument may name another user or tenant.
 fn check_arguments(arguments: &Value, user: &UserIdentity) -> Option<String> {
     let mut found = None;
-    scan(arguments, 0, &mut |name, value| {
-        match identity_kind(name) {
-            Some(IdentityKind::User | IdentityKind::Impersonation) if !names(value, &user.id) => {
-                found = Some(
-                    "this tool acts on the signed-in user only; it cannot be pointed at another user"
-                        .to_owned(),
-                );
-                false
-            }
-            Some(IdentityKind::Tenant)
-                if !user.tenant.as_deref().is_some_and(|t| names(value, t)) =>
-            {
-                found = Some("this tool acts within the user's own tenant only".to_owned());
-                false
-            }
-            _ => true,
+    scan(arguments, 0, &mut |name, value| match identity_kind(name) {
+        Some(IdentityKind::User | IdentityKind::Impersonation) if !names(value, &user.id) => {
+            found = Some(
+                "this tool acts on the signed-in user only; it cannot be pointed at another user"
+                    .to_owned(),
+            );
+            false
         }
+        Some(IdentityKind::Tenant) if !user.tenant.as_deref().is_some_and(|t| names(value, t)) => {
+            found = Some("this tool acts within the user's own tenant only".to_owned());
+            false
+        }
+        _ => true,
     })
     .err()
     .or(found)
@@ -240,20 +236,16 @@ fn check_arguments(arguments: &Value, user: &UserIdentity) -> Option<String> {
 /// For a tenant-scoped tool: no argument may name another tenant.
 fn check_tenant_arguments(arguments: &Value, user: &UserIdentity) -> Option<String> {
     let mut found = None;
-    scan(arguments, 0, &mut |name, value| {
-        match identity_kind(name) {
-            Some(IdentityKind::Tenant)
-                if !user.tenant.as_deref().is_some_and(|t| names(value, t)) =>
-            {
-                found = Some("this tool acts within the user's own tenant only".to_owned());
-                false
-            }
-            Some(IdentityKind::Impersonation) if !names(value, &user.id) => {
-                found = Some("this tool acts for the signed-in user only".to_owned());
-                false
-            }
-            _ => true,
+    scan(arguments, 0, &mut |name, value| match identity_kind(name) {
+        Some(IdentityKind::Tenant) if !user.tenant.as_deref().is_some_and(|t| names(value, t)) => {
+            found = Some("this tool acts within the user's own tenant only".to_owned());
+            false
         }
+        Some(IdentityKind::Impersonation) if !names(value, &user.id) => {
+            found = Some("this tool acts for the signed-in user only".to_owned());
+            false
+        }
+        _ => true,
     })
     .err()
     .or(found)

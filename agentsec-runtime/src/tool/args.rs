@@ -58,7 +58,7 @@ pub fn decode_args<A: DeserializeOwned>(
     limits: ArgLimits,
 ) -> Result<A, ToolError> {
     let value = parse_args(schema, raw, limits)?;
-    typed_args(schema, value)
+    typed_args(schema, &value)
 }
 
 /// [`decode_args`] as it was checked against before the strict decoder; kept
@@ -119,17 +119,25 @@ pub(crate) fn parse_args(
 /// of any error recorded.
 pub(crate) fn typed_args<A: DeserializeOwned>(
     schema: &ToolSchema,
-    value: Value,
+    value: &Value,
 ) -> Result<A, ToolError> {
-    let Value::Object(mut fields) = value else {
+    let Value::Object(fields) = value else {
         return Err(invalid(
             schema,
             None,
             "the arguments must be a JSON object".into(),
         ));
     };
-    fields.retain(|k, v| !(v.is_null() && schema.optional.iter().any(|o| o == k)));
-    serde_path_to_error::deserialize(Value::Object(fields)).map_err(|e| {
+    let drop_null = |k: &String, v: &Value| v.is_null() && schema.optional.iter().any(|o| o == k);
+    let decoded = if fields.iter().any(|(k, v)| drop_null(k, v)) {
+        let mut fields = fields.clone();
+        fields.retain(|k, v| !drop_null(k, v));
+        serde_path_to_error::deserialize(&Value::Object(fields))
+    } else {
+        // The common case decodes from the parsed value without a copy.
+        serde_path_to_error::deserialize(value)
+    };
+    decoded.map_err(|e| {
         let path = e.path().to_string();
         let field = (path != ".").then_some(path);
         invalid(schema, field, e.into_inner().to_string())

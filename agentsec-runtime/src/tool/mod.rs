@@ -148,7 +148,7 @@ pub trait DynTool: Send + Sync + 'static {
     fn schema(&self) -> &'static ToolSchema;
     /// Decodes arguments the pipeline already parsed strictly (an object
     /// whose fields the schema knows) into the tool's argument type.
-    fn decode(&self, arguments: Value) -> Result<TypedArgs, ToolError>;
+    fn decode(&self, arguments: &Value) -> Result<TypedArgs, ToolError>;
     /// Runs the body with arguments from [`decode`](DynTool::decode) and
     /// serializes its result.
     fn execute<'a>(
@@ -183,7 +183,7 @@ impl<T: Tool> DynTool for ErasedTool<T> {
         T::schema()
     }
 
-    fn decode(&self, arguments: Value) -> Result<TypedArgs, ToolError> {
+    fn decode(&self, arguments: &Value) -> Result<TypedArgs, ToolError> {
         args::typed_args::<T::Args>(T::schema(), arguments).map(TypedArgs::new)
     }
 
