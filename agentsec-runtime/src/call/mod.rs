@@ -22,6 +22,8 @@
 //! [`DynTool`](crate::tool::DynTool) have no method that runs a call other
 //! than `execute`, which only this module calls, after the checks.
 
+mod approval;
+mod context;
 mod decide;
 mod decode;
 mod execute;
@@ -30,6 +32,8 @@ mod output;
 mod record;
 pub(crate) mod strict;
 
+pub use approval::ApprovalProof;
+pub use context::CallContext;
 pub use decide::{ApprovalReason, CallDecision, CallScope};
 pub use decode::ValidatedCall;
 pub use execute::Executed;
@@ -37,7 +41,7 @@ pub use record::{ApprovalRecord, CallOutcome};
 
 use serde_json::Value;
 
-use crate::tool::{CallContext, Dispatcher, ToolError};
+use crate::tool::{Dispatcher, ToolError};
 use crate::trace::SecurityEvent;
 
 impl Dispatcher {

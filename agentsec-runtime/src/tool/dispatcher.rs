@@ -1,126 +1,15 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use super::{ArgLimits, DynTool, ErasedTool, StateMap, Tool, ToolError, ToolSchema, ToolSpec};
+use super::{
+    ArgLimits, BuildError, DynTool, ErasedTool, StateMap, Tool, ToolError, ToolSchema, ToolSpec,
+};
 use crate::guard::{HostAllowlist, InputGuard, RuleGuard};
-use crate::identity::{CallId, RunId, UserIdentity};
 use crate::permission::GrantAuthority;
 use crate::policy::{AgentPermissions, DefaultPolicy, DynPolicy, Policy};
 use crate::secrets::{MemorySecretStore, OutputChecker, RedactingStore, Redactor, SecretStore};
-use crate::tool::ApprovalProof;
 use crate::tool::identity_args::{is_credential_argument, is_identity_argument_for};
 use crate::trace::EventBus;
-
-/// Who, where and what a tool call is: everything but the model's arguments.
-#[derive(Clone, Debug)]
-pub struct CallContext {
-    /// The run.
-    pub run_id: RunId,
-    /// The step of the run.
-    pub step: u32,
-    /// The call.
-    pub call_id: CallId,
-    /// The agent.
-    pub agent: String,
-    /// The user the agent acts for.
-    pub user: UserIdentity,
-    /// The approval of this call, for irreversible tools.
-    pub approval: Option<ApprovalProof>,
-    /// The idempotency key (stable across retries of this call).
-    pub idempotency_key: Option<String>,
-}
-
-impl CallContext {
-    /// A context for a new call of `agent` for `user` in `run_id` at `step`.
-    pub fn new(run_id: RunId, step: u32, agent: impl Into<String>, user: UserIdentity) -> Self {
-        let call_id = CallId::new();
-        Self {
-            run_id,
-            step,
-            call_id,
-            agent: agent.into(),
-            user,
-            approval: None,
-            idempotency_key: Some(call_id.to_string()),
-        }
-    }
-
-    /// Attaches an approval.
-    pub fn with_approval(mut self, approval: ApprovalProof) -> Self {
-        self.approval = Some(approval);
-        self
-    }
-}
-
-/// Why a dispatcher could not be built. Each names the tool at fault.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum BuildError {
-    /// Two tools have the same name.
-    #[error("two tools are named `{0}`")]
-    DuplicateTool(String),
-    /// A tool needs state the builder was not given.
-    #[error(
-        "tool `{tool}` (declared at {location}) needs state of type `{type_name}`; add it with `.state(...)`"
-    )]
-    MissingState {
-        /// The tool.
-        tool: String,
-        /// Where it is declared.
-        location: String,
-        /// The missing type.
-        type_name: &'static str,
-    },
-    /// A tool needs a secret the store does not have.
-    #[error(
-        "tool `{tool}` needs secret `{secret}`, which the `{store}` secret store does not have"
-    )]
-    MissingSecret {
-        /// The tool.
-        tool: String,
-        /// The secret.
-        secret: String,
-        /// The store's kind.
-        store: &'static str,
-    },
-    /// The secret store failed while checking.
-    #[error(transparent)]
-    Secret(#[from] crate::secrets::SecretError),
-    /// A tool's arguments are not a JSON object.
-    #[error(
-        "tool `{0}` takes arguments that are not a JSON object; use a struct with named fields"
-    )]
-    ArgumentsNotObject(String),
-    /// A tool's spec breaks one of the tool rules (a hand-written spec can:
-    /// the `#[tool]` macro refuses them at compile time).
-    #[error("tool `{tool}` {rule}")]
-    InvalidSpec {
-        /// The tool.
-        tool: String,
-        /// The rule it breaks, with its message and help.
-        rule: agentsec_core::ToolRule,
-    },
-    /// A tool takes an argument named like a credential from the model.
-    #[error(
-        "tool `{tool}` takes `{argument}` from the model, named like a credential: it would pass through the model provider and the run's records\n= help: take it from the secret store (`#[secret(\"{argument}\")] {argument}: SecretString`, or `ctx.secret(\"...\")` in a hand-written tool)"
-    )]
-    CredentialArgument {
-        /// The tool.
-        tool: String,
-        /// The argument.
-        argument: String,
-    },
-    /// A tool lets the model supply an identity.
-    #[error(
-        "tool `{tool}` takes `{argument}` from the model; identity must come from `ctx.user()`, never from the model"
-    )]
-    IdentityArgument {
-        /// The tool.
-        tool: String,
-        /// The argument.
-        argument: String,
-    },
-}
 
 /// Builds a [`Dispatcher`].
 pub struct DispatcherBuilder {

@@ -7,8 +7,8 @@
 //! ([`crate::call`]) before and after `execute`, never by the tool, so no
 //! tool (generated or written by hand) can skip it.
 
-mod approval;
 mod args;
+mod build_error;
 mod ctx;
 mod dispatcher;
 mod error;
@@ -27,11 +27,13 @@ use serde_json::Value;
 
 use crate::BoxFuture;
 
-pub use approval::{ApprovalProof, args_digest, canonical_json};
+pub use crate::call::{ApprovalProof, CallContext};
+pub use agentsec_core::{args_digest, canonical_json};
 pub use args::{ArgLimits, decode_args};
 pub(crate) use args::{decode_args_slowly, parse_args};
+pub use build_error::BuildError;
 pub use ctx::ToolCtx;
-pub use dispatcher::{BuildError, CallContext, Dispatcher, DispatcherBuilder};
+pub use dispatcher::{Dispatcher, DispatcherBuilder};
 pub use error::ToolError;
 pub use schema::{ToolSchema, make_strict};
 pub use spec::{

@@ -1,6 +1,8 @@
+//! Approval bound to the digest of a call's canonical arguments.
+
 use serde::{Deserialize, Serialize};
 
-pub use agentsec_core::{args_digest, canonical_json};
+use agentsec_core::args_digest;
 
 use crate::identity::CallId;
 
