@@ -29,6 +29,7 @@
 
 pub mod budget;
 pub mod engine;
+pub mod escape;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod guard;

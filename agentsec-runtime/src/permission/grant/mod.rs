@@ -24,6 +24,14 @@ pub const MAX_GRANT_TTL: Duration = Duration::from_secs(60);
 const ISSUER: &str = "agentsec";
 const AUDIENCE: &str = "agentsec:tool";
 const MIN_KEY_BYTES: usize = 32;
+/// The longest grant accepted, in bytes: longer input is refused before it
+/// is decoded (the same bound as a session token's).
+pub const MAX_GRANT_BYTES: usize = 16 * 1024;
+/// The clock skew tolerated on a grant's `iat` (grants are minted by the
+/// runtime, but possibly by another process on another machine).
+const IAT_LEEWAY_SECS: u64 = 5;
+/// The largest integer a JSON number carries exactly (2^53).
+const MAX_JSON_INTEGER: u64 = 1 << 53;
 
 /// The claims of a scoped grant: one tool call, for one user, in one run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,12 +70,22 @@ pub struct GrantClaims {
 }
 
 /// A minted grant: the signed token and its claims.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Grant {
     /// The signed JWT.
     pub token: String,
     /// What it grants.
     pub claims: GrantClaims,
+}
+
+/// The token is a bearer credential: `Debug` shows the claims, never it.
+impl std::fmt::Debug for Grant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Grant")
+            .field("token", &"[redacted]")
+            .field("claims", &self.claims)
+            .finish()
+    }
 }
 
 /// What to mint a grant for.
@@ -288,21 +306,48 @@ impl GrantAuthority {
         if token.is_empty() {
             return Err(GrantError::Missing);
         }
+        if token.len() > MAX_GRANT_BYTES {
+            return Err(GrantError::Malformed(format!(
+                "the grant is {} bytes, more than {MAX_GRANT_BYTES}",
+                token.len()
+            )));
+        }
         let payload = self.codec.verify(token)?;
         let wire: WireClaims = serde_json::from_slice(&payload)
             .map_err(|e| GrantError::Malformed(format!("the claims are not a grant: {e}")))?;
         let now = now_secs();
-        if wire.exp < now {
+        if [Some(wire.exp), Some(wire.iat), wire.nbf]
+            .into_iter()
+            .flatten()
+            .any(|date| date > MAX_JSON_INTEGER)
+        {
+            return Err(GrantError::Malformed(
+                "a date claim is larger than 2^53".into(),
+            ));
+        }
+        // One expiry rule everywhere (here, in `RlsSession::begin` and in the
+        // SQL policies): valid strictly before `exp`.
+        if wire.exp <= now {
             return Err(GrantError::Expired);
         }
         if wire.nbf.is_some_and(|nbf| nbf > now) {
             return Err(GrantError::Malformed("the grant is not yet valid".into()));
         }
+        if wire.iat > now + IAT_LEEWAY_SECS {
+            return Err(GrantError::Malformed(
+                "the grant was issued in the future".into(),
+            ));
+        }
         if wire.iss != ISSUER || wire.aud != AUDIENCE {
             return Err(GrantError::WrongIssuer);
         }
         let claims = wire.into_claims();
-        if claims.exp.saturating_sub(claims.iat) > MAX_GRANT_TTL.as_secs() {
+        // The lifetime counts from now as well as from `iat`: a grant whose
+        // `iat` lies (far in the future, or equal to a far `exp`) still
+        // cannot live past 60 seconds from the moment it is checked.
+        if claims.exp.saturating_sub(claims.iat) > MAX_GRANT_TTL.as_secs()
+            || claims.exp - now > MAX_GRANT_TTL.as_secs()
+        {
             return Err(GrantError::TooLong);
         }
         let spec = expected.spec;

@@ -86,7 +86,7 @@ impl RlsSession {
     /// identifier.
     pub fn new(role: &str) -> Result<Self, RlsError> {
         if !is_plain_identifier(role) {
-            return Err(RlsError::InvalidRole(shorten(role)));
+            return Err(RlsError::InvalidRole(crate::escape::echo(role)));
         }
         Ok(Self {
             role: role.to_owned(),
@@ -185,14 +185,6 @@ fn settings(claims: &GrantClaims) -> Result<(Vec<String>, Vec<String>), RlsError
     names.push(CLAIMS_SETTING.to_owned());
     values.push(Value::Object(object).to_string());
     Ok((names, values))
-}
-
-fn shorten(s: &str) -> String {
-    let mut out: String = s.chars().take(64).collect();
-    if out.len() < s.len() {
-        out.push('…');
-    }
-    out
 }
 
 fn now_secs() -> u64 {
