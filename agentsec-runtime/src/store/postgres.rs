@@ -6,7 +6,6 @@ use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use super::audit::{ChainVerifier, chain_next};
-use super::sql::Migration;
 use super::sql::decode::sql_decoders;
 use super::sql::queries as q;
 use super::sql::store_impl::{AUDIT_PAGE_SIZE, impl_sql_store};
@@ -20,14 +19,6 @@ use crate::identity::{CallId, RunId};
 type Db = Postgres;
 type Row = sqlx::postgres::PgRow;
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "init",
-    sql: include_str!("../../migrations/postgres/0001_init.sql"),
-}];
-
-/// Serializes migrations between processes starting at the same time.
-const MIGRATION_LOCK: i64 = 0x6167_656e_7473_6563; // "agentsec"
 
 /// The production store: PostgreSQL, shared by several workers.
 ///
@@ -82,37 +73,28 @@ impl PostgresStore {
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(MIGRATION_LOCK)
-            .execute(&mut *tx)
+        let mut migrator = sqlx::migrate!("./migrations/postgres");
+        migrator.dangerous_set_table_name(super::sql::MIGRATIONS_TABLE);
+        // A database made before the store used sqlx's migrator recorded its
+        // first migration in `agentsec_schema_migrations`: mark it applied
+        // (without running it again) so the later ones run on top.
+        let legacy: bool = sqlx::query_scalar("SELECT to_regclass('agentsec_schema_migrations') IS NOT NULL")
+            .fetch_one(&self.pool)
             .await?;
-        sqlx::raw_sql(
-            "CREATE TABLE IF NOT EXISTS agentsec_schema_migrations \
-             (version BIGINT PRIMARY KEY NOT NULL, description TEXT NOT NULL, applied_at BIGINT NOT NULL)",
-        )
-        .execute(&mut *tx)
-        .await?;
-        for migration in MIGRATIONS {
-            let applied: Option<i64> = sqlx::query_scalar(
-                "SELECT version FROM agentsec_schema_migrations WHERE version = $1",
+        if legacy {
+            let first: Option<i64> = sqlx::query_scalar(
+                "SELECT version FROM agentsec_schema_migrations WHERE version = 1",
             )
-            .bind(migration.version)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&self.pool)
             .await?;
-            if applied.is_none() {
-                sqlx::raw_sql(migration.sql).execute(&mut *tx).await?;
-                sqlx::query(
-                    "INSERT INTO agentsec_schema_migrations (version, description, applied_at) VALUES ($1, $2, $3)",
-                )
-                .bind(migration.version)
-                .bind(migration.description)
-                .bind(UnixMillis::now().0)
-                .execute(&mut *tx)
-                .await?;
+            if first.is_some() {
+                migrator
+                    .skip(&self.pool, Some(1))
+                    .await
+                    .map_err(sqlx::Error::from)?;
             }
         }
-        tx.commit().await?;
+        migrator.run(&self.pool).await.map_err(sqlx::Error::from)?;
         Ok(())
     }
 
