@@ -137,7 +137,7 @@ fn keys_are_issued_listed_rotated_and_revoked() {
 
     let listed = stdout(&agentsec(&["--sqlite", db_text, "keys", "list", "support"]));
     assert!(
-        listed.contains(&key_id) && listed.contains("active"),
+        listed.contains(&key_id) && listed.contains("Active"),
         "{listed}"
     );
     assert!(
@@ -156,6 +156,15 @@ fn keys_are_issued_listed_rotated_and_revoked() {
     ]);
     assert!(rotated.status.success(), "{}", stderr(&rotated));
     assert!(stdout(&rotated).contains("new key (shown once)"));
+    // The guide's states: the old key is Retiring (naming its successor),
+    // the new one Active.
+    let listed = stdout(&agentsec(&["--sqlite", db_text, "keys", "list", "support"]));
+    let old_line = listed.lines().find(|l| l.starts_with(&key_id)).unwrap();
+    assert!(old_line.contains("Retiring until"), "{listed}");
+    let new_line = listed.lines().find(|l| !l.starts_with(&key_id)).unwrap();
+    assert!(new_line.contains("Active"), "{listed}");
+    let new_id = new_line.split_whitespace().next().unwrap();
+    assert!(old_line.contains(&format!("replaced by {new_id}")), "{listed}");
 
     let revoked = agentsec(&[
         "--sqlite",
@@ -167,7 +176,7 @@ fn keys_are_issued_listed_rotated_and_revoked() {
         "staging",
     ]);
     assert!(revoked.status.success(), "{}", stderr(&revoked));
-    assert!(stdout(&revoked).contains("revoked"));
+    assert!(stdout(&revoked).contains("Revoked"));
     let listed = stdout(&agentsec(&["--sqlite", db_text, "keys", "list", "support"]));
     assert_eq!(listed.lines().count(), 2, "{listed}");
 }

@@ -30,7 +30,7 @@
 pub use agentsec_macros::{agent, irreversible, tool};
 pub use agentsec_runtime::{ExposeSecret, SecretBox, SecretString};
 pub use agentsec_runtime::{
-    budget, engine, guard, hitl, identity, model, permission, secrets, store, trace,
+    budget, engine, escape, guard, hitl, identity, model, permission, secrets, store, trace,
 };
 
 pub use agentsec_runtime::tool::{
