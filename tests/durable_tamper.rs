@@ -20,6 +20,8 @@ async fn forge(f: &Fixture, call: &PendingCall, signature: Option<String>, by: &
     let decision = ApprovalDecision {
         approved: true,
         decided_by: by.into(),
+        decided_roles: Vec::new(),
+        decided_tenant: None,
         reason: None,
         edited_args: None,
         signature,

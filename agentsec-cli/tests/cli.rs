@@ -221,3 +221,93 @@ fn errors_are_one_line_with_documented_exit_codes() {
     assert_eq!(no_db.status.code(), Some(3), "{}", stderr(&no_db));
     assert!(stderr(&no_db).starts_with("error: cannot open the store"));
 }
+
+/// Pauses a support run on a refund whose arguments carry a raw carriage
+/// return (as a manipulated model could write them), for a user whose id
+/// carries ANSI escapes, in the SQLite file `db`.
+fn pause_a_hostile_refund(db: &std::path::Path) {
+    use std::sync::Arc;
+
+    use agentsec::engine::{AgentRuntime, RunOutcome, StoreCheckpoints};
+    use agentsec::model::{ScriptedModel, ScriptedReply};
+    use agentsec::prelude::*;
+    use agentsec::secrets::MemorySecretStore;
+    use agentsec::store::{RunStore, SqliteStore};
+    use examples::shop::{Shop, SupportAgent};
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store: Arc<dyn RunStore> = Arc::new(SqliteStore::open(db).await.unwrap());
+        // A raw carriage return is valid JSON whitespace: the arguments the
+        // model wrote reach the approver as they are.
+        let model = ScriptedModel::new([ScriptedReply::tool_call(
+            "refund_order",
+            "{\"order_id\": \"ord_1002\",\r\"amount_cents\": 12500}",
+        )]);
+        let agent = AgentRuntime::<SupportAgent>::builder()
+            .model(model)
+            .state_arc(Arc::new(Shop::default()))
+            .secrets(MemorySecretStore::new().with("stripe_api_key", "sk_test_cli_only_000"))
+            .checkpoints(StoreCheckpoints::new(store.clone()).with_owner("app"))
+            .build()
+            .await
+            .unwrap();
+        let report = agent
+            .start(
+                UserIdentity::new("alice\u{1b}[2K\u{1b}[32m(verified)").with_tenant("acme"),
+                "refund please",
+            )
+            .await
+            .unwrap();
+        assert!(
+            matches!(report.outcome, RunOutcome::AwaitingApproval { .. }),
+            "{:?}",
+            report.outcome
+        );
+    });
+}
+
+#[test]
+fn approvals_list_shows_hostile_arguments_escaped_with_the_tenant() {
+    let db = temp_db("hostile");
+    let db_text = db.to_str().unwrap();
+    pause_a_hostile_refund(&db);
+    let listed = agentsec(&["--sqlite", db_text, "approvals", "list"]);
+    let text = stdout(&listed);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    assert!(!text.contains('\r'), "a raw carriage return reached the terminal: {text:?}");
+    assert!(!text.contains('\u{1b}'), "a raw escape reached the terminal: {text:?}");
+    assert!(text.contains(r#""ord_1002",\r"amount_cents""#), "{text}");
+    assert!(text.contains(r"alice\u{1b}[2K\u{1b}[32m(verified)"), "{text}");
+    assert!(text.contains("(tenant acme)"), "{text}");
+    assert!(text.contains("--tenant acme"), "{text}");
+
+    // Approving without the tenant is refused, naming the flag that fixes it.
+    let id = text.split_whitespace().next().unwrap().to_owned();
+    let refused = agentsec(&[
+        "--sqlite",
+        db_text,
+        "approvals",
+        "approve",
+        &id,
+        "--as",
+        "lead@support",
+    ]);
+    assert_eq!(refused.status.code(), Some(5), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("--tenant acme"), "{}", stderr(&refused));
+    let approved = agentsec(&[
+        "--sqlite",
+        db_text,
+        "approvals",
+        "approve",
+        &id,
+        "--as",
+        "lead@support",
+        "--tenant",
+        "acme",
+    ]);
+    assert!(approved.status.success(), "{}", stderr(&approved));
+}

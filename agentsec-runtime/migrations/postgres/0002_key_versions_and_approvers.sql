@@ -12,5 +12,6 @@ UPDATE agent_keys
 -- Approvals: who decided, with the roles and tenant they decided with, so
 -- the application's approval policy can be checked again when the decision
 -- is applied (signed with the decision).
-ALTER TABLE approvals ADD COLUMN decided_roles JSONB;
+-- The roles as a JSON array of strings (text, as in SQLite).
+ALTER TABLE approvals ADD COLUMN decided_roles TEXT;
 ALTER TABLE approvals ADD COLUMN decided_tenant TEXT;

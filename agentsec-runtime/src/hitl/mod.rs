@@ -27,7 +27,7 @@ mod signing;
 mod view;
 
 pub use error::HitlError;
-pub use policy::ApprovalPolicy;
+pub use policy::{ApprovalPolicy, PolicyViolation};
 pub use service::Approvals;
 pub use signing::{DecisionSigner, MIN_KEY_BYTES};
 pub use view::PendingApproval;

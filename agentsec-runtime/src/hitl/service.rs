@@ -207,6 +207,8 @@ impl Approvals {
         let mut decision = ApprovalDecision {
             approved: choice.approved,
             decided_by: approver.id.clone(),
+            decided_roles: approver.roles.clone(),
+            decided_tenant: approver.tenant.clone(),
             reason: choice.reason,
             edited_args: choice.edited_args,
             signature: None,

@@ -13,7 +13,8 @@ use crate::tool::{args_digest, canonical_json};
 /// The shortest key accepted, in bytes.
 pub const MIN_KEY_BYTES: usize = 32;
 
-const SCHEME: &str = "hmac-sha256:v1:";
+const SCHEME: &str = "hmac-sha256:v2:";
+const SCHEME_V1: &str = "hmac-sha256:v1:";
 
 /// Signs decisions and verifies them when a run resumes.
 ///
@@ -59,9 +60,18 @@ impl DecisionSigner {
         Self::new(secret.expose_secret().as_bytes().to_vec())
     }
 
-    fn mac(&self, record: &ApprovalRecord, decision: &ApprovalDecision) -> Hmac<Sha256> {
-        let payload = json!({
-            "v": 1,
+    /// The MAC over the decision. Version 2 also covers the decider's roles
+    /// and tenant, which the approval policy is checked against again when
+    /// the decision is applied; version 1 (decisions signed before) did not,
+    /// and is accepted only for a decision that claims neither.
+    fn mac(
+        &self,
+        version: u8,
+        record: &ApprovalRecord,
+        decision: &ApprovalDecision,
+    ) -> Hmac<Sha256> {
+        let mut payload = json!({
+            "v": version,
             "approval_id": record.id,
             "run_id": record.run_id,
             "call_id": record.call_id,
@@ -72,6 +82,10 @@ impl DecisionSigner {
             "reason": decision.reason,
             "edited_args_sha256": decision.edited_args.as_deref().map(args_digest),
         });
+        if version >= 2 {
+            payload["decided_roles"] = json!(decision.decided_roles);
+            payload["decided_tenant"] = json!(decision.decided_tenant);
+        }
         // A key of any length is valid for HMAC; the length was checked above.
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.key.expose_secret())
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
@@ -81,7 +95,7 @@ impl DecisionSigner {
 
     /// The signature of `decision` on the pending approval `record`.
     pub fn sign(&self, record: &ApprovalRecord, decision: &ApprovalDecision) -> String {
-        let tag = self.mac(record, decision).finalize().into_bytes();
+        let tag = self.mac(2, record, decision).finalize().into_bytes();
         format!("{SCHEME}{}", hex::encode(tag))
     }
 
@@ -96,18 +110,27 @@ impl DecisionSigner {
             .signature
             .as_deref()
             .ok_or("the decision is not signed")?;
-        let hex_tag = signature
-            .strip_prefix(SCHEME)
-            .ok_or("unknown signature scheme")?;
+        let (version, hex_tag) = if let Some(tag) = signature.strip_prefix(SCHEME) {
+            (2, tag)
+        } else if let Some(tag) = signature.strip_prefix(SCHEME_V1) {
+            if !record.decided_roles.is_empty() || record.decided_tenant.is_some() {
+                return Err("a v1 signature does not cover the decider's roles and tenant".into());
+            }
+            (1, tag)
+        } else {
+            return Err("unknown signature scheme".into());
+        };
         let tag = hex::decode(hex_tag).map_err(|_| "the signature is not hex")?;
         let decision = ApprovalDecision {
             approved,
             decided_by: record.decided_by.clone().unwrap_or_default(),
+            decided_roles: record.decided_roles.clone(),
+            decided_tenant: record.decided_tenant.clone(),
             reason: record.reason.clone(),
             edited_args: record.edited_args.clone(),
             signature: None,
         };
-        self.mac(record, &decision)
+        self.mac(version, record, &decision)
             .verify_slice(&tag)
             .map_err(|_| "the signature does not match the decision".to_owned())
     }

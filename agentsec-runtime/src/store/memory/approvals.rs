@@ -22,6 +22,8 @@ impl Inner {
             requested_by: approval.requested_by.clone(),
             requested_at: UnixMillis::now(),
             decided_by: None,
+            decided_roles: Vec::new(),
+            decided_tenant: None,
             reason: None,
             edited_args: None,
             expires_at: approval.expires_at,
@@ -81,6 +83,8 @@ impl Inner {
         }
         approval.status = decision.status();
         approval.decided_by = Some(decision.decided_by.clone());
+        approval.decided_roles.clone_from(&decision.decided_roles);
+        approval.decided_tenant.clone_from(&decision.decided_tenant);
         approval.reason.clone_from(&decision.reason);
         approval.edited_args.clone_from(&decision.edited_args);
         approval.signature.clone_from(&decision.signature);

@@ -44,6 +44,14 @@ pub struct ApprovalRecord {
     pub requested_at: UnixMillis,
     /// Who decided.
     pub decided_by: Option<String>,
+    /// The roles the decider held when deciding (signed with the decision;
+    /// the application's approval policy is checked against them again
+    /// when the decision is applied).
+    #[serde(default)]
+    pub decided_roles: Vec<String>,
+    /// The tenant the decider acted in (signed with the decision).
+    #[serde(default)]
+    pub decided_tenant: Option<String>,
     /// Why (free text from the approver).
     pub reason: Option<String>,
     /// Arguments edited by the approver (JSON text, re-validated by the engine).
@@ -70,6 +78,12 @@ pub struct ApprovalDecision {
     pub approved: bool,
     /// Who decided.
     pub decided_by: String,
+    /// The roles the decider held (see [`ApprovalRecord::decided_roles`]).
+    #[serde(default)]
+    pub decided_roles: Vec<String>,
+    /// The tenant the decider acted in.
+    #[serde(default)]
+    pub decided_tenant: Option<String>,
     /// Why.
     pub reason: Option<String>,
     /// Edited arguments (JSON text), for edit-and-approve.
@@ -84,6 +98,8 @@ impl ApprovalDecision {
         Self {
             approved: true,
             decided_by: decided_by.into(),
+            decided_roles: Vec::new(),
+            decided_tenant: None,
             reason: None,
             edited_args: None,
             signature: None,
@@ -95,6 +111,8 @@ impl ApprovalDecision {
         Self {
             approved: false,
             decided_by: decided_by.into(),
+            decided_roles: Vec::new(),
+            decided_tenant: None,
             reason: Some(reason.into()),
             edited_args: None,
             signature: None,

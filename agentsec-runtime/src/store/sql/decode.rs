@@ -81,6 +81,11 @@ macro_rules! sql_decoders {
                 expires_at: UnixMillis(col(row, "expires_at").map_err(bad)?),
                 decided_at: opt_millis(col(row, "decided_at").map_err(bad)?),
                 signature: col(row, "signature").map_err(bad)?,
+                decided_roles: match col::<Option<String>>(row, "decided_roles").map_err(bad)? {
+                    Some(text) => serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?,
+                    None => Vec::new(),
+                },
+                decided_tenant: col(row, "decided_tenant").map_err(bad)?,
             })
         }
 

@@ -41,7 +41,11 @@ macro_rules! approval_cols {
             $p,
             "decided_at, ",
             $p,
-            "signature"
+            "signature, ",
+            $p,
+            "decided_roles, ",
+            $p,
+            "decided_tenant"
         )
     };
 }
@@ -108,7 +112,8 @@ pub(crate) const LIST_PENDING: &str = concat!(
 // finds the row no longer pending and updates nothing.
 pub(crate) const DECIDE_APPROVAL: &str = concat!(
     "UPDATE approvals SET status = $2, decided_by = $3, reason = $4, edited_args = $5, signature = $6, \
-     decided_at = $7 WHERE id = $1 AND status = 'pending' AND expires_at > $7 RETURNING ",
+     decided_at = $7, decided_roles = $8, decided_tenant = $9 \
+     WHERE id = $1 AND status = 'pending' AND expires_at > $7 RETURNING ",
     approval_cols!("")
 );
 pub(crate) const EXPIRE_APPROVAL: &str = "UPDATE approvals SET status = 'expired' WHERE id = $1 AND status = 'pending' AND expires_at <= $2";
