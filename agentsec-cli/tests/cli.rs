@@ -310,4 +310,13 @@ fn approvals_list_shows_hostile_arguments_escaped_with_the_tenant() {
         "acme",
     ]);
     assert!(approved.status.success(), "{}", stderr(&approved));
+
+    // The other views of the same run are escaped too.
+    let runs = stdout(&agentsec(&["--sqlite", db_text, "runs", "list"]));
+    assert!(runs.contains(r"alice\u{1b}[2K"), "{runs}");
+    let run_id = runs.lines().nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    let trace = stdout(&agentsec(&["--sqlite", db_text, "trace", &run_id]));
+    for view in [&runs, &trace] {
+        assert!(!view.contains('\r') && !view.contains('\u{1b}'), "{view:?}");
+    }
 }

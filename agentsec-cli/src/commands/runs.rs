@@ -1,4 +1,5 @@
 use std::io::Write;
+use agentsec::escape::echo;
 use std::sync::Arc;
 
 use agentsec::identity::RunId;
@@ -108,8 +109,8 @@ fn print_table(runs: &[RunRecord], out: &mut dyn Write) -> Result<(), CliError> 
             out,
             "{:<37} {:<14} {:<14} {:<20} {}",
             run.id.to_string(),
-            run.agent,
-            run.user_id,
+            echo(&run.agent),
+            echo(&run.user_id),
             run.status.as_str(),
             run.updated_at.0
         )?;
