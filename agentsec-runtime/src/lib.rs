@@ -30,6 +30,7 @@
 pub mod budget;
 pub mod engine;
 pub mod escape;
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod guard;

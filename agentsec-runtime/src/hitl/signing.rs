@@ -93,8 +93,9 @@ impl DecisionSigner {
         mac
     }
 
-    /// The signature of `decision` on the pending approval `record`.
-    pub fn sign(&self, record: &ApprovalRecord, decision: &ApprovalDecision) -> String {
+    /// The signature of `decision` on the pending approval `record`: made
+    /// only by [`Approvals`](super::Approvals), after the policy allowed it.
+    pub(crate) fn sign(&self, record: &ApprovalRecord, decision: &ApprovalDecision) -> String {
         let tag = self.mac(2, record, decision).finalize().into_bytes();
         format!("{SCHEME}{}", hex::encode(tag))
     }

@@ -63,6 +63,7 @@ pub fn decode_args<A: DeserializeOwned>(
 
 /// [`decode_args`] without its fast path: what it did before it had one.
 /// The fuzz targets check the two always agree.
+#[cfg(feature = "fuzzing")]
 pub(crate) fn decode_args_slowly<A: DeserializeOwned>(
     schema: &ToolSchema,
     raw: &str,

@@ -27,6 +27,7 @@ use serde_json::Value;
 use tracing::Instrument;
 
 pub use approval::{ApprovalProof, args_digest, canonical_json};
+#[cfg(feature = "fuzzing")]
 pub(crate) use args::decode_args_slowly;
 pub use args::{ArgLimits, decode_args};
 pub use ctx::ToolCtx;
