@@ -43,8 +43,16 @@ async fn a_decision_refused_by_the_applications_policy_does_not_run(backend: Bac
                 .unwrap();
         }
         let report = app.resume(&f.runtime, run_id).await.unwrap();
-        assert!(f.payments().is_empty(), "{} got a payment through", decider.id);
-        assert!(f.transfers().is_empty(), "{} got a transfer through", decider.id);
+        assert!(
+            f.payments().is_empty(),
+            "{} got a payment through",
+            decider.id
+        );
+        assert!(
+            f.transfers().is_empty(),
+            "{} got a transfer through",
+            decider.id
+        );
         let (message, is_error) = tool_result(&report.state, "send_payment");
         assert!(is_error);
         assert!(message.contains("approval policy"), "{message}");
@@ -58,7 +66,10 @@ async fn a_decision_refused_by_the_applications_policy_does_not_run(backend: Bac
     // The control: the same path with a decider the policy accepts runs.
     let (run_id, pending) = f.paused_run().await;
     for call in &pending {
-        f.approvals.approve(call.call_id.as_uuid(), &bob()).await.unwrap();
+        f.approvals
+            .approve(call.call_id.as_uuid(), &bob())
+            .await
+            .unwrap();
     }
     app.resume(&f.runtime, run_id).await.unwrap();
     assert_eq!(f.status(run_id).await, RunStatus::Completed);
@@ -95,7 +106,9 @@ async fn the_roles_and_tenant_of_a_decision_are_signed(backend: Backend) {
 async fn rewrite_roles(spec: &str, approval: uuid::Uuid, roles: &[String]) {
     let roles = serde_json::to_string(roles).unwrap();
     if let Some(path) = spec.strip_prefix("sqlite:") {
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite:{path}")).await.unwrap();
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite:{path}"))
+            .await
+            .unwrap();
         sqlx::query("UPDATE approvals SET decided_roles = $1 WHERE id = $2")
             .bind(&roles)
             .bind(approval.to_string())

@@ -164,7 +164,10 @@ fn keys_are_issued_listed_rotated_and_revoked() {
     let new_line = listed.lines().find(|l| !l.starts_with(&key_id)).unwrap();
     assert!(new_line.contains("Active"), "{listed}");
     let new_id = new_line.split_whitespace().next().unwrap();
-    assert!(old_line.contains(&format!("replaced by {new_id}")), "{listed}");
+    assert!(
+        old_line.contains(&format!("replaced by {new_id}")),
+        "{listed}"
+    );
 
     let revoked = agentsec(&[
         "--sqlite",
@@ -278,10 +281,19 @@ fn approvals_list_shows_hostile_arguments_escaped_with_the_tenant() {
     let listed = agentsec(&["--sqlite", db_text, "approvals", "list"]);
     let text = stdout(&listed);
     assert!(listed.status.success(), "{}", stderr(&listed));
-    assert!(!text.contains('\r'), "a raw carriage return reached the terminal: {text:?}");
-    assert!(!text.contains('\u{1b}'), "a raw escape reached the terminal: {text:?}");
+    assert!(
+        !text.contains('\r'),
+        "a raw carriage return reached the terminal: {text:?}"
+    );
+    assert!(
+        !text.contains('\u{1b}'),
+        "a raw escape reached the terminal: {text:?}"
+    );
     assert!(text.contains(r#""ord_1002",\r"amount_cents""#), "{text}");
-    assert!(text.contains(r"alice\u{1b}[2K\u{1b}[32m(verified)"), "{text}");
+    assert!(
+        text.contains(r"alice\u{1b}[2K\u{1b}[32m(verified)"),
+        "{text}"
+    );
     assert!(text.contains("(tenant acme)"), "{text}");
     assert!(text.contains("--tenant acme"), "{text}");
 
@@ -297,7 +309,11 @@ fn approvals_list_shows_hostile_arguments_escaped_with_the_tenant() {
         "lead@support",
     ]);
     assert_eq!(refused.status.code(), Some(5), "{}", stderr(&refused));
-    assert!(stderr(&refused).contains("--tenant acme"), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("--tenant acme"),
+        "{}",
+        stderr(&refused)
+    );
     let approved = agentsec(&[
         "--sqlite",
         db_text,
@@ -314,7 +330,14 @@ fn approvals_list_shows_hostile_arguments_escaped_with_the_tenant() {
     // The other views of the same run are escaped too.
     let runs = stdout(&agentsec(&["--sqlite", db_text, "runs", "list"]));
     assert!(runs.contains(r"alice\u{1b}[2K"), "{runs}");
-    let run_id = runs.lines().nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    let run_id = runs
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
     let trace = stdout(&agentsec(&["--sqlite", db_text, "trace", &run_id]));
     for view in [&runs, &trace] {
         assert!(!view.contains('\r') && !view.contains('\u{1b}'), "{view:?}");

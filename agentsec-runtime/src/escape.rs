@@ -118,7 +118,10 @@ mod tests {
         let shown = echo(&value);
         assert!(shown.starts_with(&"é".repeat(100)));
         assert!(shown.ends_with("… (300 bytes)"), "{shown}");
-        assert_eq!(echo(&"a".repeat(MAX_ECHO_BYTES)), "a".repeat(MAX_ECHO_BYTES));
+        assert_eq!(
+            echo(&"a".repeat(MAX_ECHO_BYTES)),
+            "a".repeat(MAX_ECHO_BYTES)
+        );
         let huge = "x".repeat(10 * 1024 * 1024);
         assert!(echo(&huge).len() < 300);
     }

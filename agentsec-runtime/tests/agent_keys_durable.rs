@@ -336,8 +336,14 @@ async fn rows_from_other_writers_and_corrupt_rows() {
         ("bad-hash", ("not hex", "prod", "[]", 0, 1_000)),
         ("short-hash", ("abcd", "prod", "[]", 0, 1_000)),
         ("bad-env", (hash.as_str(), "mars", "[]", 0, 1_000)),
-        ("bad-net", (hash.as_str(), "prod", r#"["not a network"]"#, 0, 1_000)),
-        ("bad-json", (hash.as_str(), "prod", r#""10.0.0.0/8""#, 0, 1_000)),
+        (
+            "bad-net",
+            (hash.as_str(), "prod", r#"["not a network"]"#, 0, 1_000),
+        ),
+        (
+            "bad-json",
+            (hash.as_str(), "prod", r#""10.0.0.0/8""#, 0, 1_000),
+        ),
         ("bad-version", (hash.as_str(), "prod", "[]", -1, 1_000)),
         ("bad-time", (hash.as_str(), "prod", "[]", 0, -5)),
     ];
@@ -418,8 +424,12 @@ async fn two_pools_racing_rotate_and_revoke_lose_nothing() {
         .unwrap()
         .options([("search_path", schema.as_str())]);
     let outcome = tokio::spawn(async move {
-        let cli = store::PostgresStore::connect_with(options.clone(), 2).await.unwrap();
-        let service = store::PostgresStore::connect_with(options, 2).await.unwrap();
+        let cli = store::PostgresStore::connect_with(options.clone(), 2)
+            .await
+            .unwrap();
+        let service = store::PostgresStore::connect_with(options, 2)
+            .await
+            .unwrap();
         let (cli_keys, service_keys) = (
             RunStoreKeys::new(Arc::new(cli.clone())),
             RunStoreKeys::new(Arc::new(service.clone())),
@@ -452,17 +462,18 @@ async fn two_pools_racing_rotate_and_revoke_lose_nothing() {
         // revoking through the other. Both changes end up in the record
         // (the loser re-reads and re-applies), or the rotation is refused
         // because the key was already revoked — never a lost revocation.
-        let (by_cli, by_service) = (keys_over(Arc::new(cli.clone())), keys_over(Arc::new(service.clone())));
+        let (by_cli, by_service) = (
+            keys_over(Arc::new(cli.clone())),
+            keys_over(Arc::new(service.clone())),
+        );
         for _ in 0..10 {
             let issued = by_cli
                 .issue("support", KeyOptions::new(), t0())
                 .await
                 .unwrap();
             let id = issued.info.key_id;
-            let (rotation, revocation) = tokio::join!(
-                by_service.rotate(&id, t0()),
-                by_cli.revoke(&id, t0())
-            );
+            let (rotation, revocation) =
+                tokio::join!(by_service.rotate(&id, t0()), by_cli.revoke(&id, t0()));
             revocation.unwrap();
             let stored = by_cli
                 .list("support", t0())

@@ -30,7 +30,11 @@ fn an_invalid_argument_value_is_escaped_and_cut_in_the_error() {
     };
     let err = decode_args::<Args>(&schema, &raw, limits).unwrap_err();
     let message = err.to_string();
-    assert!(message.len() < 2 * MAX_ECHO_BYTES, "{} bytes", message.len());
+    assert!(
+        message.len() < 2 * MAX_ECHO_BYTES,
+        "{} bytes",
+        message.len()
+    );
     assert_safe(&message);
     assert!(message.contains("field `limit`"), "{message}");
     assert!(message.contains(r"five\r\u{1b}[2J"), "{message}");

@@ -104,7 +104,10 @@ fn the_independent_tokens_are_accepted_when_valid() {
     assert_eq!(f.verify(&library_token(&f.claims())), Ok(()));
     let f = Fixture::new();
     let header = r#"{"alg":"HS256","typ":"JWT","kid":"k1"}"#;
-    assert_eq!(f.verify(&hand_token(header, &f.claims().to_string())), Ok(()));
+    assert_eq!(
+        f.verify(&hand_token(header, &f.claims().to_string())),
+        Ok(())
+    );
 }
 
 #[test]
@@ -158,7 +161,11 @@ fn an_oversized_grant_is_refused_before_decoding() {
         Err(GrantError::Malformed(m)) if m.contains(&MAX_GRANT_BYTES.to_string())
     ));
     // Refused on its length: no base64, no HMAC over a megabyte.
-    assert!(started.elapsed().as_millis() < 50, "{:?}", started.elapsed());
+    assert!(
+        started.elapsed().as_millis() < 50,
+        "{:?}",
+        started.elapsed()
+    );
     // A grant near the limit is still read.
     let mut near = f.claims();
     near["padding"] = json!("x".repeat(MAX_GRANT_BYTES / 2));
@@ -182,7 +189,8 @@ fn duplicate_claim_names_are_refused() {
     for (name, value) in [("sub", "\"bob\""), ("tenant", "\"other\""), ("exp", "1")] {
         let doubled = format!("{},\"{name}\":{value}}}", &claims[..claims.len() - 1]);
         assert!(
-            f.verify(&hand_token(r#"{"alg":"HS256"}"#, &doubled)).is_err(),
+            f.verify(&hand_token(r#"{"alg":"HS256"}"#, &doubled))
+                .is_err(),
             "a second `{name}` was accepted"
         );
     }

@@ -167,7 +167,8 @@ fn a_token_is_refused_from_the_second_of_its_exp() {
 fn a_kid_with_a_newline_comes_back_escaped() {
     let mut header = Header::new(Algorithm::HS256);
     header.kid = Some("k1\nERROR forged log line\r\u{1b}[2J".into());
-    let token = jsonwebtoken::encode(&header, &claims(), &EncodingKey::from_secret(SECRET)).unwrap();
+    let token =
+        jsonwebtoken::encode(&header, &claims(), &EncodingKey::from_secret(SECRET)).unwrap();
     let keyed = JwtAuthenticator::builder(JwtAlgorithm::Hs256)
         .issuer("https://auth.example.com")
         .audience("shop")
@@ -180,5 +181,8 @@ fn a_kid_with_a_newline_comes_back_escaped() {
     let message = err.to_string();
     assert!(matches!(err, AuthError::UnknownKey { .. }));
     assert!(!message.chars().any(char::is_control), "{message:?}");
-    assert!(message.contains("k1\\nERROR forged log line\\r\\u{1b}[2J"), "{message}");
+    assert!(
+        message.contains("k1\\nERROR forged log line\\r\\u{1b}[2J"),
+        "{message}"
+    );
 }

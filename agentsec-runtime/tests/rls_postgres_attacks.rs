@@ -20,7 +20,10 @@ const ALICE: [&str; 2] = ["a1", "a2"];
 async fn run_hostile(tx: &mut ScopedTransaction, statements: &[String]) -> Vec<String> {
     let mut seen = Vec::new();
     for sql in statements {
-        match sqlx::raw_sql(AssertSqlSafe(sql.clone())).fetch_all(&mut **tx).await {
+        match sqlx::raw_sql(AssertSqlSafe(sql.clone()))
+            .fetch_all(&mut **tx)
+            .await
+        {
             Ok(rows) => {
                 for row in rows {
                     use sqlx::Row;
@@ -68,7 +71,10 @@ fn assert_only_alice(seen: &[String], what: &str) {
 async fn assert_others_untouched(db: &Db, what: &str) {
     let left = all_orders(db).await;
     for other in ["a9", "b1", "c1"] {
-        assert!(left.iter().any(|id| id == other), "{what}: {other} was deleted");
+        assert!(
+            left.iter().any(|id| id == other),
+            "{what}: {other} was deleted"
+        );
     }
 }
 
@@ -324,7 +330,13 @@ async fn logins_that_could_escape_are_refused_at_begin() {
             }
         }
         // The control: the harness's login is fine.
-        db.session.begin(&db.pool, &grant).await.unwrap().rollback().await.unwrap();
+        db.session
+            .begin(&db.pool, &grant)
+            .await
+            .unwrap()
+            .rollback()
+            .await
+            .unwrap();
     })
     .await;
 }

@@ -219,7 +219,11 @@ async fn a_role_the_login_cannot_assume_fails() {
         let session = RlsSession::new(&missing, RlsKey::random()).unwrap();
         match session.begin(&db.pool, &grant).await {
             Err(e @ RlsError::NotAMember { .. }) => {
-                assert!(e.to_string().contains(&format!("GRANT {missing} TO {}", db.login)), "{e}")
+                assert!(
+                    e.to_string()
+                        .contains(&format!("GRANT {missing} TO {}", db.login)),
+                    "{e}"
+                )
             }
             other => panic!("expected NotAMember, got {:?}", other.map(|_| ())),
         }

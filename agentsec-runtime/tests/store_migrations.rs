@@ -7,8 +7,8 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
-use agentsec_runtime::identity::keys::RunStoreKeys;
 use agentsec_runtime::identity::KeyStore;
+use agentsec_runtime::identity::keys::RunStoreKeys;
 use agentsec_runtime::store::{PostgresStore, RunStore, SqliteStore};
 use sqlx::AssertSqlSafe;
 use sqlx::postgres::{PgConnectOptions, PgPool};
@@ -40,12 +40,15 @@ async fn check_adopted(store: Arc<dyn RunStore>) {
 
 #[tokio::test]
 async fn a_legacy_sqlite_database_is_adopted_and_migrated() {
-    let dir = std::env::temp_dir().join(format!("agentsec-legacy-{}", uuid::Uuid::new_v4().simple()));
+    let dir =
+        std::env::temp_dir().join(format!("agentsec-legacy-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("agentsec.db");
     {
         let pool = SqlitePool::connect_with(
-            SqliteConnectOptions::new().filename(&path).create_if_missing(true),
+            SqliteConnectOptions::new()
+                .filename(&path)
+                .create_if_missing(true),
         )
         .await
         .unwrap();
@@ -67,7 +70,10 @@ async fn a_legacy_sqlite_database_is_adopted_and_migrated() {
     store.pool().close().await;
     // Opening again changes nothing.
     let again = SqliteStore::open(&path).await.unwrap();
-    assert_eq!(again.get_agent_key("old").await.unwrap().unwrap().version, 4);
+    assert_eq!(
+        again.get_agent_key("old").await.unwrap().unwrap().version,
+        4
+    );
     again.pool().close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -96,7 +102,9 @@ async fn a_legacy_postgres_database_is_adopted_and_migrated() {
         sqlx::raw_sql(LEGACY_TABLE).execute(&pool).await.unwrap();
         sqlx::raw_sql(LEGACY_KEY).execute(&pool).await.unwrap();
         pool.close().await;
-        let store = PostgresStore::connect_with(options.clone(), 2).await.unwrap();
+        let store = PostgresStore::connect_with(options.clone(), 2)
+            .await
+            .unwrap();
         let cidrs: serde_json::Value =
             sqlx::query_scalar("SELECT cidrs FROM agent_keys WHERE key_id = 'old'")
                 .fetch_one(store.pool())
@@ -106,7 +114,10 @@ async fn a_legacy_postgres_database_is_adopted_and_migrated() {
         check_adopted(Arc::new(store.clone())).await;
         store.pool().close().await;
         let again = PostgresStore::connect_with(options, 2).await.unwrap();
-        assert_eq!(again.get_agent_key("old").await.unwrap().unwrap().version, 4);
+        assert_eq!(
+            again.get_agent_key("old").await.unwrap().unwrap().version,
+            4
+        );
         again.pool().close().await;
     })
     .await;

@@ -159,7 +159,10 @@ pub async fn run(
     admin.close().await;
     let (seen, total_rows, answers) = result?;
     cleanup?;
-    writeln!(out, "dropped schema {schema}, role {role} and login {login}")?;
+    writeln!(
+        out,
+        "dropped schema {schema}, role {role} and login {login}"
+    )?;
     Ok(Some(DatabaseReport {
         seen,
         total_rows,
@@ -240,7 +243,11 @@ async fn set_up(
     // In production the key comes from the secret store; here a fresh one.
     let key = RlsKey::random();
     key.install(owner).await?;
-    writeln!(out, "the tools connect as {}, a member of {role} only", names.login)?;
+    writeln!(
+        out,
+        "the tools connect as {}, a member of {role} only",
+        names.login
+    )?;
     Ok(key)
 }
 

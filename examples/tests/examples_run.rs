@@ -95,7 +95,10 @@ async fn the_database_agent_sees_only_the_users_rows_through_row_level_security(
     assert_eq!(report.total_rows, 4, "the table holds everybody's orders");
     // The tools ran as the example's own login, not as DATABASE_URL's user.
     assert!(report.login.starts_with("agentsec_example_login_"));
-    assert!(text.contains(&format!("the tools connect as {}", report.login)), "{text}");
+    assert!(
+        text.contains(&format!("the tools connect as {}", report.login)),
+        "{text}"
+    );
     let users: Vec<&str> = report.seen.iter().map(|(u, _)| u.as_str()).collect();
     assert_eq!(users, ["alice", "bob"]);
     for (user, rows) in &report.seen {

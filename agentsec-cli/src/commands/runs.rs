@@ -1,5 +1,5 @@
-use std::io::Write;
 use agentsec::escape::echo;
+use std::io::Write;
 use std::sync::Arc;
 
 use agentsec::identity::RunId;

@@ -1,5 +1,5 @@
-use std::collections::HashMap;
 use agentsec::escape::{echo, escape_control};
+use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
 

@@ -158,8 +158,9 @@ impl Approvals {
                     }
                     // The identity signed into the decision, checked against
                     // this application's policy, whichever process decided.
-                    let mut approver = UserIdentity::new(record.decided_by.clone().unwrap_or_default())
-                        .with_roles(record.decided_roles.clone());
+                    let mut approver =
+                        UserIdentity::new(record.decided_by.clone().unwrap_or_default())
+                            .with_roles(record.decided_roles.clone());
                     if let Some(tenant) = &record.decided_tenant {
                         approver = approver.with_tenant(tenant);
                     }

@@ -20,8 +20,8 @@ pub mod policy;
 pub mod rls;
 
 pub use grant::{
-    Grant, GrantAuthority, GrantClaims, GrantError, GrantExpectation, GrantRequest, MAX_GRANT_BYTES,
-    MAX_GRANT_TTL,
+    Grant, GrantAuthority, GrantClaims, GrantError, GrantExpectation, GrantRequest,
+    MAX_GRANT_BYTES, MAX_GRANT_TTL,
 };
 pub use policy::{
     AgentPermissions, Decision, DefaultPolicy, EffectSet, Policy, PolicyError, PolicyRequest,

@@ -19,7 +19,6 @@ use crate::identity::{CallId, RunId};
 type Db = Postgres;
 type Row = sqlx::postgres::PgRow;
 
-
 /// The production store: PostgreSQL, shared by several workers.
 ///
 /// Workers claim runs with `SELECT … FOR UPDATE SKIP LOCKED` and hold them
@@ -78,9 +77,10 @@ impl PostgresStore {
         // A database made before the store used sqlx's migrator recorded its
         // first migration in `agentsec_schema_migrations`: mark it applied
         // (without running it again) so the later ones run on top.
-        let legacy: bool = sqlx::query_scalar("SELECT to_regclass('agentsec_schema_migrations') IS NOT NULL")
-            .fetch_one(&self.pool)
-            .await?;
+        let legacy: bool =
+            sqlx::query_scalar("SELECT to_regclass('agentsec_schema_migrations') IS NOT NULL")
+                .fetch_one(&self.pool)
+                .await?;
         if legacy {
             let first: Option<i64> = sqlx::query_scalar(
                 "SELECT version FROM agentsec_schema_migrations WHERE version = 1",

@@ -22,7 +22,6 @@ use crate::identity::{CallId, RunId};
 type Db = Sqlite;
 type Row = sqlx::sqlite::SqliteRow;
 
-
 /// How long a writer waits for the database lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 

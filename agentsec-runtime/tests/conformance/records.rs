@@ -224,7 +224,12 @@ pub async fn agent_keys_roundtrip(store: &dyn RunStore) {
         Err(StoreError::KeyConflict { key_id }) if key_id == "ak_1"
     ));
     assert_eq!(
-        store.get_agent_key("ak_1").await.unwrap().unwrap().revoked_at,
+        store
+            .get_agent_key("ak_1")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
         Some(at(4_000))
     );
     let ghost = AgentKeyRecord {

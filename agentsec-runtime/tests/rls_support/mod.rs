@@ -13,7 +13,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use agentsec_runtime::identity::{CallId, RunId};
 use agentsec_runtime::permission::GrantClaims;
-use agentsec_runtime::permission::rls::{EXAMPLE_RLS_SCHEMA, RlsKey, RlsSession, ScopedTransaction};
+use agentsec_runtime::permission::rls::{
+    EXAMPLE_RLS_SCHEMA, RlsKey, RlsSession, ScopedTransaction,
+};
 use agentsec_runtime::tool::Scope;
 use rand::RngCore;
 use sha2::{Digest, Sha256};

@@ -88,9 +88,7 @@ pub(super) fn check_claims(
         None => {}
     }
     user = user.with_roles(roles(claims, rules.roles_claim)?);
-    if let Some(session) =
-        optional_string(claims, rules.session_claim)?.filter(|s| !s.is_empty())
-    {
+    if let Some(session) = optional_string(claims, rules.session_claim)?.filter(|s| !s.is_empty()) {
         user = user.with_session(session);
     }
     Ok(user)
@@ -120,8 +118,7 @@ fn optional_numeric_date(
     }
 }
 
-const NUMERIC_DATE: &str =
-    "must be a NumericDate (seconds since the epoch, at most 2^53)";
+const NUMERIC_DATE: &str = "must be a NumericDate (seconds since the epoch, at most 2^53)";
 
 /// The largest integer a JSON number carries exactly in every parser
 /// (IEEE 754 doubles): larger dates are refused rather than rounded.

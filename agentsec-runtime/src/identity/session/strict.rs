@@ -7,8 +7,8 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::escape::Echo;
@@ -19,7 +19,10 @@ pub(crate) fn object_without_duplicates(bytes: &[u8]) -> Result<Map<String, Valu
     match serde_json::from_slice::<Strict>(bytes) {
         Ok(Strict(Value::Object(map))) => Ok(map),
         Ok(_) => Err("the claims are not a JSON object".into()),
-        Err(e) => Err(format!("the claims are not valid JSON: {}", Echo(&e.to_string()))),
+        Err(e) => Err(format!(
+            "the claims are not valid JSON: {}",
+            Echo(&e.to_string())
+        )),
     }
 }
 

@@ -69,17 +69,17 @@ impl Deref for ScopedTransaction {
     type Target = PgConnection;
 
     fn deref(&self) -> &PgConnection {
-        self.conn
-            .as_deref()
-            .unwrap_or_else(|| unreachable!("the connection is taken only when the transaction ends"))
+        self.conn.as_deref().unwrap_or_else(|| {
+            unreachable!("the connection is taken only when the transaction ends")
+        })
     }
 }
 
 impl DerefMut for ScopedTransaction {
     fn deref_mut(&mut self) -> &mut PgConnection {
-        self.conn
-            .as_deref_mut()
-            .unwrap_or_else(|| unreachable!("the connection is taken only when the transaction ends"))
+        self.conn.as_deref_mut().unwrap_or_else(|| {
+            unreachable!("the connection is taken only when the transaction ends")
+        })
     }
 }
 

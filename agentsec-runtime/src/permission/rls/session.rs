@@ -158,7 +158,9 @@ impl RlsSession {
             });
         }
         let (mut names, mut values) = settings(claims)?;
-        let tag = self.key.tag(values.last().map(String::as_str).unwrap_or_default());
+        let tag = self
+            .key
+            .tag(values.last().map(String::as_str).unwrap_or_default());
         names.push(CLAIMS_TAG_SETTING.to_owned());
         values.push(tag);
 
@@ -255,7 +257,10 @@ mod tests {
             "tool role",
         ] {
             assert!(
-                matches!(RlsSession::new(bad, RlsKey::random()), Err(RlsError::InvalidRole(_))),
+                matches!(
+                    RlsSession::new(bad, RlsKey::random()),
+                    Err(RlsError::InvalidRole(_))
+                ),
                 "{bad:?} was accepted"
             );
         }

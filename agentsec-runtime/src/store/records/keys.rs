@@ -64,7 +64,10 @@ impl KeyRow {
             .map_err(|e| format!("the networks are not an array of strings: {e}"))?;
         let allowed_networks = networks
             .iter()
-            .map(|n| n.parse::<IpNet>().map_err(|e| format!("network `{n}`: {e}")))
+            .map(|n| {
+                n.parse::<IpNet>()
+                    .map_err(|e| format!("network `{n}`: {e}"))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(AgentKeyRecord {
             key_id: self.key_id,

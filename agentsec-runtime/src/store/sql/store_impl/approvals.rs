@@ -66,7 +66,10 @@ macro_rules! sql_approval_methods {
                     .bind(&decision.edited_args)
                     .bind(&decision.signature)
                     .bind(now.0)
-                    .bind(serde_json::to_string(&decision.decided_roles).unwrap_or_else(|_| "[]".into()))
+                    .bind(
+                        serde_json::to_string(&decision.decided_roles)
+                            .unwrap_or_else(|_| "[]".into()),
+                    )
                     .bind(&decision.decided_tenant)
                     .fetch_optional(&self.pool)
                     .await?;

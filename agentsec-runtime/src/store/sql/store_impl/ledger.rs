@@ -65,7 +65,9 @@ macro_rules! sql_ledger_methods {
                     .bind(key.revoked_at.map(millis).transpose()?.map(|t| t.0))
                     .bind(key.replaced_by.as_ref().map(|_| UnixMillis::now().0))
                     .bind(key.retires_at.map(millis).transpose()?.map(|t| t.0))
-                    .bind(codec::json(&$crate::store::records::networks_json(&key.allowed_networks)))
+                    .bind(codec::json(&$crate::store::records::networks_json(
+                        &key.allowed_networks,
+                    )))
                     .bind(i64::try_from(key.version).map_err(|_| bad("version too large".into()))?)
                     .bind(&key.replaced_by)
                     .execute(&self.pool)
@@ -111,7 +113,9 @@ macro_rules! sql_ledger_methods {
                     .bind(key.expires_at.map(millis).transpose()?.map(|t| t.0))
                     .bind(key.revoked_at.map(millis).transpose()?.map(|t| t.0))
                     .bind(key.retires_at.map(millis).transpose()?.map(|t| t.0))
-                    .bind(codec::json(&$crate::store::records::networks_json(&key.allowed_networks)))
+                    .bind(codec::json(&$crate::store::records::networks_json(
+                        &key.allowed_networks,
+                    )))
                     .bind(&key.replaced_by)
                     .bind(UnixMillis::now().0)
                     .execute(&self.pool)
