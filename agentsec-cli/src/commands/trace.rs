@@ -90,7 +90,7 @@ fn timeline(
                             .unwrap_or_default();
                         format!(
                             "{}={}{approver}",
-                            echo(&tool),
+                            echo(tool),
                             echo(&status.unwrap_or_default())
                         )
                     })
