@@ -144,8 +144,17 @@ impl JwtAuthenticator {
         // The library verifies the signature; the payload is then read again
         // by a parser that refuses duplicate names (the library's keeps the
         // last one).
-        jsonwebtoken::decode::<serde::de::IgnoredAny>(token, key, &self.validation)
-            .map_err(|e| self.map_decode_error(e.kind()))?;
+        jsonwebtoken::decode::<serde::de::IgnoredAny>(token, key, &self.validation).map_err(
+            |e| match e.kind() {
+                // The library reads the registered claims itself (after the
+                // signature) and fails on a duplicate `sub` or `exp` with a
+                // JSON error: say what the strict reading finds instead.
+                ErrorKind::Json(_) => signed_claims(token)
+                    .err()
+                    .unwrap_or_else(|| self.map_decode_error(e.kind())),
+                kind => self.map_decode_error(kind),
+            },
+        )?;
         let claims = signed_claims(token)?;
 
         let now_secs = now
