@@ -184,7 +184,10 @@ BEGIN
     EXECUTE format('GRANT EXECUTE ON FUNCTION agentsec_grant() TO %I', tool_role);
     EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', current_schema(), tool_role);
     -- Nothing of its own: no objects in the schema, no temporary tables
-    -- (TEMP also comes through PUBLIC; see the header).
+    -- (TEMP also comes through PUBLIC; see the header). Privileges on the
+    -- database live in one catalog row: setups running at once would fail
+    -- with "tuple concurrently updated", so they take turns.
+    PERFORM pg_advisory_xact_lock(hashtext('agentsec example rls setup'));
     EXECUTE format('REVOKE CREATE ON SCHEMA %I FROM %I', current_schema(), tool_role);
     EXECUTE format('REVOKE CREATE, TEMPORARY ON DATABASE %I FROM %I', current_database(), tool_role);
     EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON orders TO %I', tool_role);

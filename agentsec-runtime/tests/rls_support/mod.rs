@@ -147,7 +147,9 @@ where
     // Dropping the schema drops the roles' privileges on its objects; the
     // roles themselves are global and go too.
     sqlx::raw_sql(AssertSqlSafe(format!(
-        "DROP SCHEMA {schema} CASCADE; DROP OWNED BY {role}, {login}; DROP ROLE {login}; DROP ROLE {role};"
+        "DROP SCHEMA {schema} CASCADE; DROP OWNED BY {login}; DROP ROLE {login}; \
+         DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN \
+           EXECUTE 'DROP OWNED BY {role}'; EXECUTE 'DROP ROLE {role}'; END IF; END $$;"
     )))
     .execute(&admin)
     .await
