@@ -343,3 +343,88 @@ fn approvals_list_shows_hostile_arguments_escaped_with_the_tenant() {
         assert!(!view.contains('\r') && !view.contains('\u{1b}'), "{view:?}");
     }
 }
+
+/// Issue 12, point 3, as reported: an application built with four eyes and
+/// a required role; `agentsec approvals approve ID --as alice` (the customer
+/// herself, no role) is recorded by the CLI — whose service has no
+/// application policy — and the application's `resume` must not execute it.
+#[test]
+fn a_cli_approval_that_violates_the_applications_policy_does_not_run() {
+    use std::sync::Arc;
+
+    use agentsec::engine::{AgentRuntime, RunOutcome, StoreCheckpoints};
+    use agentsec::hitl::{ApprovalPolicy, Approvals, DecisionSigner};
+    use agentsec::model::{ScriptedModel, ScriptedReply};
+    use agentsec::prelude::*;
+    use agentsec::secrets::MemorySecretStore;
+    use agentsec::store::{RunStore, SqliteStore};
+    use examples::shop::{Shop, SupportAgent};
+
+    let db = temp_db("policy");
+    let db_text = db.to_str().unwrap().to_owned();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store: Arc<dyn RunStore> = Arc::new(SqliteStore::open(&db).await.unwrap());
+        let checkpoints = StoreCheckpoints::new(store.clone()).with_owner("app");
+        let shop = Arc::new(Shop::default());
+        let agent = AgentRuntime::<SupportAgent>::builder()
+            .model(ScriptedModel::new([
+                ScriptedReply::tool_call(
+                    "refund_order",
+                    serde_json::json!({"order_id": "ord_1002", "amount_cents": 12_500}),
+                ),
+                ScriptedReply::text("Done."),
+            ]))
+            .state_arc(shop.clone())
+            .secrets(MemorySecretStore::new().with("stripe_api_key", "sk_test_cli_only_000"))
+            .checkpoints(checkpoints.clone())
+            .build()
+            .await
+            .unwrap();
+        let alice = UserIdentity::new("alice").with_tenant("acme");
+        let report = agent.start(alice, "refund please").await.unwrap();
+        assert!(matches!(
+            report.outcome,
+            RunOutcome::AwaitingApproval { .. }
+        ));
+
+        // The customer approves her own refund from the command line.
+        let listed = stdout(&agentsec(&["--sqlite", &db_text, "approvals", "list"]));
+        let id = listed.split_whitespace().next().unwrap().to_owned();
+        let approved = agentsec(&[
+            "--sqlite",
+            &db_text,
+            "approvals",
+            "approve",
+            &id,
+            "--as",
+            "alice",
+            "--tenant",
+            "acme",
+        ]);
+        assert!(approved.status.success(), "{}", stderr(&approved));
+
+        // The application resumes with its own policy and the shared key.
+        let signer =
+            DecisionSigner::new(b"approval-key-for-the-cli-tests-0123456789".to_vec()).unwrap();
+        let app = Approvals::new(&checkpoints, signer).with_policy(
+            ApprovalPolicy::default()
+                .four_eyes()
+                .require_role("support-lead"),
+        );
+        let done = app.resume(&agent, report.run_id).await.unwrap();
+        assert!(
+            shop.refunds().is_empty(),
+            "the refund ran: {:?}",
+            shop.refunds()
+        );
+        assert!(
+            matches!(done.outcome, RunOutcome::Completed { .. }),
+            "{:?}",
+            done.outcome
+        );
+    });
+}
