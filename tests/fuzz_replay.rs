@@ -195,13 +195,13 @@ fn mutated_and_random_inputs_run_without_a_panic() {
 fn the_generator_reaches_the_checks_behind_the_signatures() {
     // Signed seeds get past the MAC: mutating them must keep reaching the
     // claim checks, or the grant and session targets fuzz only the framing.
-    use agentsec_runtime::fuzzing::{GRANT_KEY, grant_expectation};
+    use agentsec_runtime::fuzzing::{GRANT_KEY, GRANT_NOW, grant_expectation};
     use agentsec_runtime::permission::{GrantAuthority, GrantError};
     let authority = GrantAuthority::new(GRANT_KEY).unwrap();
     let mut reasons = std::collections::BTreeSet::new();
     for (_, input) in corpus("grant_token") {
         let token = agentsec_runtime::fuzzing::token_from(GRANT_KEY, &input);
-        match authority.verify(&token, &grant_expectation()) {
+        match authority.verify_at_time(&token, &grant_expectation(), GRANT_NOW) {
             Ok(_) => {
                 reasons.insert("accepted".to_owned());
             }

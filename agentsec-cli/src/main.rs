@@ -70,7 +70,11 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error}");
+            // Errors can quote outside values (ids, names): shown, not obeyed.
+            eprintln!(
+                "error: {}",
+                agentsec::escape::escape_control(&error.to_string())
+            );
             ExitCode::from(error.exit_code())
         }
     }

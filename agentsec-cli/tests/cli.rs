@@ -1,38 +1,8 @@
 //! The `agentsec` binary, run as a user would run it.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn temp_db(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("agentsec-cli-{}-{}", std::process::id(), name));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join("agentsec.db")
-}
-
-fn agentsec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_agentsec"))
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .env("NO_COLOR", "1")
-        .env(
-            "AGENTSEC_SECRET_AGENTSEC_KEY_PEPPER",
-            "pepper-for-the-cli-tests-0123456789abcdef",
-        )
-        .env(
-            "AGENTSEC_SECRET_AGENTSEC_APPROVAL_KEY",
-            "approval-key-for-the-cli-tests-0123456789",
-        )
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use common::{agentsec, stderr, stdout, temp_db};
 
 #[test]
 fn the_demo_runs_end_to_end_and_leaves_a_run_to_inspect() {
@@ -137,7 +107,7 @@ fn keys_are_issued_listed_rotated_and_revoked() {
 
     let listed = stdout(&agentsec(&["--sqlite", db_text, "keys", "list", "support"]));
     assert!(
-        listed.contains(&key_id) && listed.contains("active"),
+        listed.contains(&key_id) && listed.contains("Active"),
         "{listed}"
     );
     assert!(
@@ -156,6 +126,18 @@ fn keys_are_issued_listed_rotated_and_revoked() {
     ]);
     assert!(rotated.status.success(), "{}", stderr(&rotated));
     assert!(stdout(&rotated).contains("new key (shown once)"));
+    // The guide's states: the old key is Retiring (naming its successor),
+    // the new one Active.
+    let listed = stdout(&agentsec(&["--sqlite", db_text, "keys", "list", "support"]));
+    let old_line = listed.lines().find(|l| l.starts_with(&key_id)).unwrap();
+    assert!(old_line.contains("Retiring until"), "{listed}");
+    let new_line = listed.lines().find(|l| !l.starts_with(&key_id)).unwrap();
+    assert!(new_line.contains("Active"), "{listed}");
+    let new_id = new_line.split_whitespace().next().unwrap();
+    assert!(
+        old_line.contains(&format!("replaced by {new_id}")),
+        "{listed}"
+    );
 
     let revoked = agentsec(&[
         "--sqlite",
@@ -167,7 +149,7 @@ fn keys_are_issued_listed_rotated_and_revoked() {
         "staging",
     ]);
     assert!(revoked.status.success(), "{}", stderr(&revoked));
-    assert!(stdout(&revoked).contains("revoked"));
+    assert!(stdout(&revoked).contains("Revoked"));
     let listed = stdout(&agentsec(&["--sqlite", db_text, "keys", "list", "support"]));
     assert_eq!(listed.lines().count(), 2, "{listed}");
 }

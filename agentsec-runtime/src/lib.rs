@@ -34,6 +34,8 @@
 pub mod budget;
 pub mod call;
 pub mod engine;
+pub mod escape;
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod guard;

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use agentsec_runtime::ExposeSecret;
 use agentsec_runtime::identity::keys::{KeyOptions, KeyStatus, KeyStoreError, RunStoreKeys};
 use agentsec_runtime::identity::{AgentKeys, Environment, KeyError, KeyStore};
-use agentsec_runtime::store::{self, MemoryStore, RunStore, SqliteStore, UnixMillis};
+use agentsec_runtime::store::{self, MemoryStore, RunStore, SqliteStore};
 
 const PEPPER: &[u8] = b"a-server-side-pepper-of-32-bytes+";
 const HOUR: Duration = Duration::from_secs(3600);
@@ -187,22 +187,32 @@ async fn issued_rotated_and_revoked_keys_survive_a_reopen() {
     ));
 
     // How the record sits in the store: hex hash, environment tag, the
-    // overlap, a rotation time, and the extras in the JSON column.
-    let row = store
-        .get_agent_key(&old.info.key_id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(row.environment, "prod");
-    assert_eq!(row.hash.len(), 64);
-    assert!(row.hash.bytes().all(|b| b.is_ascii_hexdigit()));
-    assert_eq!(
-        row.overlap_until,
-        Some(UnixMillis(1_900_000_000_000 + 3_600_000))
-    );
-    assert!(row.rotated_at.is_some());
-    assert_eq!(row.cidrs["replaced_by"], new.info.key_id.as_str());
-    assert_eq!(row.cidrs["version"], 1);
+    // overlap, a rotation time, and version and successor in columns of
+    // their own; `cidrs` holds the networks only.
+    let (environment, hash, overlap_until, rotated_at, replaced_by, version, cidrs): (
+        String,
+        String,
+        Option<i64>,
+        Option<i64>,
+        Option<String>,
+        i64,
+        String,
+    ) = sqlx::query_as(
+        "SELECT environment, hash, overlap_until, rotated_at, replaced_by, version, cidrs \
+         FROM agent_keys WHERE key_id = $1",
+    )
+    .bind(&old.info.key_id)
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(environment, "prod");
+    assert_eq!(hash.len(), 64);
+    assert!(hash.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_eq!(overlap_until, Some(1_900_000_000_000 + 3_600_000));
+    assert!(rotated_at.is_some());
+    assert_eq!(replaced_by.as_deref(), Some(new.info.key_id.as_str()));
+    assert_eq!(version, 1);
+    assert_eq!(cidrs, "[]");
     store.pool().close().await;
     if let Some(dir) = path.parent() {
         let _ = std::fs::remove_dir_all(dir);
@@ -284,28 +294,37 @@ async fn of_racing_updates_from_one_version_exactly_one_wins() {
     assert_eq!(durable.get(&id).await.unwrap().unwrap().version, 1);
 }
 
-fn raw_row(key_id: &str) -> store::AgentKeyRecord {
-    store::AgentKeyRecord {
-        key_id: key_id.into(),
-        agent: "support".into(),
-        environment: "prod".into(),
-        hash: "ab".repeat(32),
-        created_at: UnixMillis(1_000),
-        expires_at: None,
-        revoked_at: None,
-        rotated_at: None,
-        overlap_until: None,
-        cidrs: serde_json::json!(["10.0.0.0/8"]),
-    }
+/// Inserts a key row by hand, as another writer (or an attacker with the
+/// database) could, with the given `hash`, `environment`, `cidrs`,
+/// `version` and `created_at` columns.
+async fn raw_row(
+    store: &SqliteStore,
+    key_id: &str,
+    (hash, environment, cidrs, version, created_at): (&str, &str, &str, i64, i64),
+) {
+    sqlx::query(
+        "INSERT INTO agent_keys (key_id, agent, environment, hash, created_at, cidrs, version) \
+         VALUES ($1, 'support', $2, $3, $4, $5, $6)",
+    )
+    .bind(key_id)
+    .bind(environment)
+    .bind(hash)
+    .bind(created_at)
+    .bind(cidrs)
+    .bind(version)
+    .execute(store.pool())
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
 async fn rows_from_other_writers_and_corrupt_rows() {
     let store = Arc::new(SqliteStore::open_in_memory().await.unwrap());
     let durable = RunStoreKeys::new(store.clone());
+    let hash = "ab".repeat(32);
+    let good = (hash.as_str(), "prod", r#"["10.0.0.0/8"]"#, 0, 1_000);
 
-    // A plain CIDR array, as the store documents it: networks, version 0.
-    store.insert_agent_key(&raw_row("plain")).await.unwrap();
+    raw_row(&store, "plain", good).await;
     let plain = durable.get("plain").await.unwrap().unwrap();
     assert_eq!(plain.version, 0);
     assert_eq!(plain.allowed_networks, ["10.0.0.0/8".parse().unwrap()]);
@@ -314,44 +333,25 @@ async fn rows_from_other_writers_and_corrupt_rows() {
 
     // Rows that do not decode are backend errors, never panics.
     let corrupt = [
-        store::AgentKeyRecord {
-            hash: "not hex".into(),
-            ..raw_row("bad-hash")
-        },
-        store::AgentKeyRecord {
-            hash: "abcd".into(),
-            ..raw_row("short-hash")
-        },
-        store::AgentKeyRecord {
-            environment: "mars".into(),
-            ..raw_row("bad-env")
-        },
-        store::AgentKeyRecord {
-            cidrs: serde_json::json!(["not a network"]),
-            ..raw_row("bad-net")
-        },
-        store::AgentKeyRecord {
-            cidrs: serde_json::json!("10.0.0.0/8"),
-            ..raw_row("bad-json")
-        },
-        store::AgentKeyRecord {
-            cidrs: serde_json::json!({"networks": [], "version": -1}),
-            ..raw_row("bad-version")
-        },
-        store::AgentKeyRecord {
-            created_at: UnixMillis(-5),
-            ..raw_row("bad-time")
-        },
+        ("bad-hash", ("not hex", "prod", "[]", 0, 1_000)),
+        ("short-hash", ("abcd", "prod", "[]", 0, 1_000)),
+        ("bad-env", (hash.as_str(), "mars", "[]", 0, 1_000)),
+        (
+            "bad-net",
+            (hash.as_str(), "prod", r#"["not a network"]"#, 0, 1_000),
+        ),
+        (
+            "bad-json",
+            (hash.as_str(), "prod", r#""10.0.0.0/8""#, 0, 1_000),
+        ),
+        ("bad-version", (hash.as_str(), "prod", "[]", -1, 1_000)),
+        ("bad-time", (hash.as_str(), "prod", "[]", 0, -5)),
     ];
-    for row in &corrupt {
-        store.insert_agent_key(row).await.unwrap();
+    for (key_id, row) in corrupt {
+        raw_row(&store, key_id, row).await;
         assert!(
-            matches!(
-                durable.get(&row.key_id).await,
-                Err(KeyStoreError::Backend(_))
-            ),
-            "{} decoded",
-            row.key_id
+            matches!(durable.get(key_id).await, Err(KeyStoreError::Backend(_))),
+            "{key_id} decoded"
         );
     }
     assert!(matches!(
@@ -395,6 +395,104 @@ async fn life_cycle_in_postgres_store() {
         .execute(&admin)
         .await
         .unwrap();
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic.into_panic());
+    }
+}
+
+/// Two stores (two pools, as two processes would have) on one PostgreSQL
+/// schema: a revocation through one and a rotation through the other, from
+/// the same read, never both win — the revocation is not lost.
+#[tokio::test]
+async fn two_pools_racing_rotate_and_revoke_lose_nothing() {
+    use std::str::FromStr;
+
+    use sqlx::AssertSqlSafe;
+    use sqlx::postgres::{PgConnectOptions, PgPool};
+
+    let Ok(url) = std::env::var("DATABASE_URL") else {
+        println!("skipped: DATABASE_URL not set");
+        return;
+    };
+    let admin = PgPool::connect(&url).await.unwrap();
+    let schema = format!("agentsec_keyrace_{}", uuid::Uuid::new_v4().simple());
+    sqlx::raw_sql(AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let options = PgConnectOptions::from_str(&url)
+        .unwrap()
+        .options([("search_path", schema.as_str())]);
+    let outcome = tokio::spawn(async move {
+        let cli = store::PostgresStore::connect_with(options.clone(), 2)
+            .await
+            .unwrap();
+        let service = store::PostgresStore::connect_with(options, 2)
+            .await
+            .unwrap();
+        let (cli_keys, service_keys) = (
+            RunStoreKeys::new(Arc::new(cli.clone())),
+            RunStoreKeys::new(Arc::new(service.clone())),
+        );
+
+        // The store level: both read version 0; the CLI revokes; the
+        // service's write from the same read must not overwrite it.
+        let issued = keys_over(Arc::new(cli.clone()))
+            .issue("support", KeyOptions::new(), t0())
+            .await
+            .unwrap();
+        let id = issued.info.key_id.clone();
+        let read_by_cli = cli_keys.get(&id).await.unwrap().unwrap();
+        let read_by_service = service_keys.get(&id).await.unwrap().unwrap();
+        let mut revoked = read_by_cli;
+        revoked.revoked_at = Some(t0());
+        cli_keys.update(revoked).await.unwrap();
+        let mut rotated = read_by_service;
+        rotated.retires_at = Some(t0() + HOUR);
+        rotated.replaced_by = Some("someone".into());
+        assert_eq!(
+            service_keys.update(rotated).await,
+            Err(KeyStoreError::Conflict(id.clone()))
+        );
+        let stored = cli_keys.get(&id).await.unwrap().unwrap();
+        assert_eq!(stored.revoked_at, Some(t0()), "the revocation was lost");
+        assert_eq!(stored.replaced_by, None);
+
+        // The service level, many times over: rotate through one pool while
+        // revoking through the other. Both changes end up in the record
+        // (the loser re-reads and re-applies), or the rotation is refused
+        // because the key was already revoked — never a lost revocation.
+        let (by_cli, by_service) = (
+            keys_over(Arc::new(cli.clone())),
+            keys_over(Arc::new(service.clone())),
+        );
+        for _ in 0..10 {
+            let issued = by_cli
+                .issue("support", KeyOptions::new(), t0())
+                .await
+                .unwrap();
+            let id = issued.info.key_id;
+            let (rotation, revocation) =
+                tokio::join!(by_service.rotate(&id, t0()), by_cli.revoke(&id, t0()));
+            revocation.unwrap();
+            let stored = by_cli
+                .list("support", t0())
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|k| k.key_id == id)
+                .unwrap();
+            assert_eq!(stored.status, KeyStatus::Revoked, "{rotation:?}");
+        }
+        cli.pool().close().await;
+        service.pool().close().await;
+    })
+    .await;
+    sqlx::raw_sql(AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic.into_panic());
     }

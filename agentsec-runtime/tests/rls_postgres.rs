@@ -8,10 +8,10 @@ mod rls_support;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use agentsec_runtime::identity::{CallId, RunId, UserIdentity};
-use agentsec_runtime::permission::rls::{RlsError, RlsSession, SqlOperation, begin_scoped};
+use agentsec_runtime::permission::rls::{RlsError, RlsKey, RlsSession, SqlOperation};
 use agentsec_runtime::permission::{GrantAuthority, GrantExpectation, GrantRequest};
 use agentsec_runtime::tool::{Effect, EffectKind, Scope, ToolSpec};
-use rls_support::{claims, ids, now_secs, raw_scoped, with_db};
+use rls_support::{claims, ids, now_secs, raw_ids, raw_scoped, with_db};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 const LIST_ORDERS: ToolSpec = ToolSpec {
@@ -26,7 +26,7 @@ async fn a_query_without_owner_filter_sees_only_the_users_rows() {
     with_db(|db| async move {
         // The data is there: the superuser, outside any grant, sees it all.
         let all: i64 = sqlx::query_scalar("SELECT count(*) FROM orders")
-            .fetch_one(&db.pool)
+            .fetch_one(&db.admin)
             .await
             .unwrap();
         assert_eq!(all, 5);
@@ -57,7 +57,7 @@ async fn a_query_without_owner_filter_sees_only_the_users_rows() {
             .unwrap();
         assert!(claims.constraints().allows("orders", SqlOperation::Select));
 
-        let mut tx = begin_scoped(&db.pool, &claims, &db.role).await.unwrap();
+        let mut tx = db.session.begin(&db.pool, &claims).await.unwrap();
         // The tool forgot `WHERE owner_id = ...`.
         assert_eq!(
             ids(&mut tx, "SELECT id FROM orders ORDER BY id").await,
@@ -87,7 +87,7 @@ async fn tenant_scope_sees_the_tenants_rows_only() {
             &["read:orders"],
             30,
         );
-        let mut tx = begin_scoped(&db.pool, &tenant, &db.role).await.unwrap();
+        let mut tx = db.session.begin(&db.pool, &tenant).await.unwrap();
         assert_eq!(
             ids(&mut tx, "SELECT id FROM orders ORDER BY id").await,
             ["a1", "a2", "b1"]
@@ -101,7 +101,7 @@ async fn tenant_scope_sees_the_tenants_rows_only() {
             &["read:orders"],
             30,
         );
-        let mut tx = begin_scoped(&db.pool, &other, &db.role).await.unwrap();
+        let mut tx = db.session.begin(&db.pool, &other).await.unwrap();
         assert_eq!(
             ids(&mut tx, "SELECT id FROM orders ORDER BY id").await,
             ["a9", "c1"]
@@ -110,13 +110,13 @@ async fn tenant_scope_sees_the_tenants_rows_only() {
 
         // A tenant-scoped grant for a user without a tenant reaches nothing.
         let no_tenant = claims("alice", None, Some(Scope::Tenant), &["read:orders"], 30);
-        let mut tx = begin_scoped(&db.pool, &no_tenant, &db.role).await.unwrap();
+        let mut tx = db.session.begin(&db.pool, &no_tenant).await.unwrap();
         assert!(ids(&mut tx, "SELECT id FROM orders").await.is_empty());
         tx.rollback().await.unwrap();
 
         // Nor does a grant without a scope.
         let unscoped = claims("alice", Some("t1"), None, &["read:orders"], 30);
-        let mut tx = begin_scoped(&db.pool, &unscoped, &db.role).await.unwrap();
+        let mut tx = db.session.begin(&db.pool, &unscoped).await.unwrap();
         assert!(ids(&mut tx, "SELECT id FROM orders").await.is_empty());
         tx.rollback().await.unwrap();
     })
@@ -130,6 +130,7 @@ async fn an_expired_grant_is_refused_before_a_connection_is_taken() {
     let nowhere = PgPoolOptions::new()
         .acquire_timeout(Duration::from_secs(2))
         .connect_lazy_with(PgConnectOptions::new().host("127.0.0.1").port(1));
+    let session = RlsSession::new("agentsec_tool", RlsKey::random()).unwrap();
     for lifetime in [-60, 0] {
         let expired = claims(
             "alice",
@@ -138,7 +139,7 @@ async fn an_expired_grant_is_refused_before_a_connection_is_taken() {
             &["read:orders"],
             lifetime,
         );
-        match begin_scoped(&nowhere, &expired, "agentsec_tool").await {
+        match session.begin(&nowhere, &expired).await {
             Err(RlsError::Expired { exp, now }) => assert!(exp <= now),
             other => panic!("expected Expired, got {:?}", other.map(|_| ())),
         }
@@ -146,7 +147,7 @@ async fn an_expired_grant_is_refused_before_a_connection_is_taken() {
     // The control: a live grant does try to connect.
     let live = claims("alice", Some("t1"), Some(Scope::User), &["read:orders"], 30);
     assert!(matches!(
-        begin_scoped(&nowhere, &live, "agentsec_tool").await,
+        session.begin(&nowhere, &live).await,
         Err(RlsError::Database(_))
     ));
 }
@@ -162,12 +163,12 @@ async fn claims_with_a_past_exp_see_nothing() {
         // Set by hand (the helper would refuse them): the policies check
         // `exp` themselves.
         let mut tx = raw_scoped(&db, Some(&past)).await;
-        assert!(ids(&mut tx, "SELECT id FROM orders").await.is_empty());
+        assert!(raw_ids(&mut tx, "SELECT id FROM orders").await.is_empty());
         tx.rollback().await.unwrap();
 
         let mut tx = raw_scoped(&db, Some(&live)).await;
         assert_eq!(
-            ids(&mut tx, "SELECT id FROM orders ORDER BY id").await,
+            raw_ids(&mut tx, "SELECT id FROM orders ORDER BY id").await,
             ["a1", "a2"]
         );
         tx.rollback().await.unwrap();
@@ -179,7 +180,7 @@ async fn claims_with_a_past_exp_see_nothing() {
 async fn a_long_transaction_cannot_outlive_its_grant() {
     with_db(|db| async move {
         let short = claims("alice", Some("t1"), Some(Scope::User), &["read:orders"], 3);
-        let mut tx = begin_scoped(&db.pool, &short, &db.role).await.unwrap();
+        let mut tx = db.session.begin(&db.pool, &short).await.unwrap();
         assert_eq!(
             ids(&mut tx, "SELECT id FROM orders ORDER BY id").await,
             ["a1", "a2"]
@@ -222,19 +223,19 @@ async fn missing_or_garbage_claims_see_nothing() {
         ];
         // No setting at all.
         let mut tx = raw_scoped(&db, None).await;
-        assert!(ids(&mut tx, "SELECT id FROM orders").await.is_empty());
+        assert!(raw_ids(&mut tx, "SELECT id FROM orders").await.is_empty());
         tx.rollback().await.unwrap();
         for raw in &broken {
             let mut tx = raw_scoped(&db, Some(raw)).await;
             assert!(
-                ids(&mut tx, "SELECT id FROM orders").await.is_empty(),
+                raw_ids(&mut tx, "SELECT id FROM orders").await.is_empty(),
                 "claims {raw:?} reached rows"
             );
             tx.rollback().await.unwrap();
         }
         // The control: the same shape, intact, reaches alice's rows.
         let mut tx = raw_scoped(&db, Some(&valid)).await;
-        assert_eq!(ids(&mut tx, "SELECT id FROM orders ORDER BY id").await, ["a1", "a2"]);
+        assert_eq!(raw_ids(&mut tx, "SELECT id FROM orders ORDER BY id").await, ["a1", "a2"]);
         tx.rollback().await.unwrap();
     })
     .await;
@@ -250,7 +251,7 @@ async fn claims_and_role_end_with_the_transaction() {
             .await
             .unwrap();
         let grant = claims("alice", Some("t1"), Some(Scope::User), &["read:orders", "write:payments"], 30);
-        let session = RlsSession::new(&db.role).unwrap();
+        let session = db.session.clone();
         for commit in [true, false] {
             let mut tx = session.begin(&single, &grant).await.unwrap();
             let (user, sub, scope, exp, claims): (String, String, String, String, String) =

@@ -5,7 +5,7 @@
 
 mod rls_support;
 
-use agentsec_runtime::permission::rls::{RlsError, begin_scoped};
+use agentsec_runtime::permission::rls::{RlsError, RlsKey, RlsSession};
 use agentsec_runtime::tool::Scope;
 use rls_support::{claims, sqlstate, with_db};
 
@@ -13,7 +13,7 @@ use rls_support::{claims, sqlstate, with_db};
 async fn a_read_grant_cannot_update_or_delete() {
     with_db(|db| async move {
         let read = claims("alice", Some("t1"), Some(Scope::User), &["read:orders"], 30);
-        let mut tx = begin_scoped(&db.pool, &read, &db.role).await.unwrap();
+        let mut tx = db.session.begin(&db.pool, &read).await.unwrap();
         // No UPDATE or DELETE policy matches: the database filters every row
         // out, so the statements succeed and affect nothing.
         let updated = sqlx::query("UPDATE orders SET status = 'refunded' WHERE id = 'a1'")
@@ -35,7 +35,7 @@ async fn a_read_grant_cannot_update_or_delete() {
 
         let untouched: i64 =
             sqlx::query_scalar("SELECT count(*) FROM orders WHERE status = 'open'")
-                .fetch_one(&db.pool)
+                .fetch_one(&db.admin)
                 .await
                 .unwrap();
         assert_eq!(untouched, 5);
@@ -49,7 +49,7 @@ async fn a_read_grant_cannot_update_or_delete() {
             &["read:payments", "write:payments", "delete:payments"],
             30,
         );
-        let mut tx = begin_scoped(&db.pool, &everything, &db.role).await.unwrap();
+        let mut tx = db.session.begin(&db.pool, &everything).await.unwrap();
         let refused = sqlx::query("DELETE FROM payments")
             .execute(&mut *tx)
             .await
@@ -66,7 +66,7 @@ async fn a_read_grant_cannot_update_or_delete() {
             &["read:orders", "write:orders", "delete:orders"],
             30,
         );
-        let mut tx = begin_scoped(&db.pool, &write, &db.role).await.unwrap();
+        let mut tx = db.session.begin(&db.pool, &write).await.unwrap();
         let updated = sqlx::query("UPDATE orders SET status = 'refunded'")
             .execute(&mut *tx)
             .await
@@ -80,7 +80,7 @@ async fn a_read_grant_cannot_update_or_delete() {
         tx.commit().await.unwrap();
         let left: Vec<(String, String)> =
             sqlx::query_as("SELECT id, status FROM orders ORDER BY id")
-                .fetch_all(&db.pool)
+                .fetch_all(&db.admin)
                 .await
                 .unwrap();
         let expected = [
@@ -111,7 +111,7 @@ async fn rows_written_for_someone_else_are_refused_by_with_check() {
             let db = db.clone();
             let write = write.clone();
             async move {
-                let mut tx = begin_scoped(&db.pool, &write, &db.role).await.unwrap();
+                let mut tx = db.session.begin(&db.pool, &write).await.unwrap();
                 let error = sqlx::query(sql).execute(&mut *tx).await.unwrap_err();
                 assert_eq!(sqlstate(&error), "42501", "{sql}: {error}");
                 assert!(
@@ -137,7 +137,7 @@ async fn rows_written_for_someone_else_are_refused_by_with_check() {
         .await;
 
         // The control: alice's own row goes in.
-        let mut tx = begin_scoped(&db.pool, &write, &db.role).await.unwrap();
+        let mut tx = db.session.begin(&db.pool, &write).await.unwrap();
         let inserted = sqlx::query(
             "INSERT INTO orders (id, owner_id, tenant_id, total_cents) VALUES ('x3', 'alice', 't1', 5)",
         )
@@ -148,7 +148,7 @@ async fn rows_written_for_someone_else_are_refused_by_with_check() {
         tx.commit().await.unwrap();
         let owners: Vec<String> =
             sqlx::query_scalar("SELECT owner_id FROM orders WHERE id LIKE 'x%'")
-                .fetch_all(&db.pool)
+                .fetch_all(&db.admin)
                 .await
                 .unwrap();
         assert_eq!(owners, ["alice"]);
@@ -163,12 +163,13 @@ async fn the_schema_forces_rls_and_grants_the_role_little() {
             "SELECT relname::text, relrowsecurity, relforcerowsecurity FROM pg_class \
              WHERE relnamespace = current_schema()::regnamespace AND relkind = 'r' ORDER BY relname",
         )
-        .fetch_all(&db.pool)
+        .fetch_all(&db.admin)
         .await
         .unwrap();
         assert_eq!(
             tables,
             [
+                ("agentsec_rls_key".to_owned(), true, false),
                 ("orders".to_owned(), true, true),
                 ("payments".to_owned(), true, true)
             ]
@@ -176,7 +177,7 @@ async fn the_schema_forces_rls_and_grants_the_role_little() {
         let (login, bypass, superuser): (bool, bool, bool) =
             sqlx::query_as("SELECT rolcanlogin, rolbypassrls, rolsuper FROM pg_roles WHERE rolname = $1")
                 .bind(&db.role)
-                .fetch_one(&db.pool)
+                .fetch_one(&db.admin)
                 .await
                 .unwrap();
         assert!(!login && !bypass && !superuser);
@@ -186,7 +187,7 @@ async fn the_schema_forces_rls_and_grants_the_role_little() {
              ORDER BY t, p",
         )
         .bind(&db.role)
-        .fetch_all(&db.pool)
+        .fetch_all(&db.admin)
         .await
         .unwrap();
         let granted: Vec<String> = privileges
@@ -215,14 +216,19 @@ async fn a_role_the_login_cannot_assume_fails() {
     with_db(|db| async move {
         let grant = claims("alice", Some("t1"), Some(Scope::User), &["read:orders"], 30);
         let missing = format!("{}_missing", db.role);
-        match begin_scoped(&db.pool, &grant, &missing).await {
-            Err(RlsError::Database(e)) => {
-                assert!(e.to_string().contains("does not exist"), "{e}")
+        let session = RlsSession::new(&missing, RlsKey::random()).unwrap();
+        match session.begin(&db.pool, &grant).await {
+            Err(e @ RlsError::NotAMember { .. }) => {
+                assert!(
+                    e.to_string()
+                        .contains(&format!("GRANT {missing} TO {}", db.login)),
+                    "{e}"
+                )
             }
-            other => panic!("expected a database error, got {:?}", other.map(|_| ())),
+            other => panic!("expected NotAMember, got {:?}", other.map(|_| ())),
         }
         assert!(matches!(
-            begin_scoped(&db.pool, &grant, "agentsec_tool; RESET ROLE").await,
+            RlsSession::new("agentsec_tool; RESET ROLE", RlsKey::random()),
             Err(RlsError::InvalidRole(_))
         ));
     })

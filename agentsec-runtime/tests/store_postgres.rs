@@ -131,11 +131,12 @@ async fn migrations_are_idempotent_on_restart() {
         b.get_run(run.id).await.unwrap().state,
         serde_json::json!({"k": 1})
     );
-    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM agentsec_schema_migrations")
-        .fetch_one(a.pool())
-        .await
-        .unwrap();
-    assert_eq!(applied, 1);
+    let applied: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM agentsec_sqlx_migrations WHERE success")
+            .fetch_one(a.pool())
+            .await
+            .unwrap();
+    assert_eq!(applied, 2, "0001 and 0002, each once");
     a.pool().close().await;
     b.pool().close().await;
     schema.drop().await;

@@ -113,11 +113,12 @@ async fn file_is_created_on_first_use_and_survives_reopening() {
     assert_eq!(reopened.list_steps(run.id).await.unwrap().len(), 1);
     let audit = reopened.verify_audit().await.unwrap();
     assert!(audit.is_intact() && audit.entries == 1);
-    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM agentsec_schema_migrations")
-        .fetch_one(reopened.pool())
-        .await
-        .unwrap();
-    assert_eq!(applied, 1);
+    let applied: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM agentsec_sqlx_migrations WHERE success")
+            .fetch_one(reopened.pool())
+            .await
+            .unwrap();
+    assert_eq!(applied, 2, "0001 and 0002, each once");
     let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
         .fetch_one(reopened.pool())
         .await

@@ -142,7 +142,8 @@ pub use agentsec_macros::agent;
 pub use agentsec_macros::irreversible;
 pub use agentsec_runtime::{BoxFuture, ExposeSecret, SecretBox, SecretString};
 pub use agentsec_runtime::{
-    budget, call, engine, guard, hitl, identity, model, permission, policy, secrets, store, trace,
+    budget, call, engine, escape, guard, hitl, identity, model, permission, policy, secrets, store,
+    trace,
 };
 
 /// The rules every tool and agent spec is held to (by the macros at compile

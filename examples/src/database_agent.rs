@@ -3,6 +3,11 @@
 //! `WHERE` clause at all, inside a transaction that PostgreSQL row-level
 //! security scopes to the call's verified grant. Alice's run sees Alice's
 //! orders, Bob's run sees Bob's, whatever the SQL says.
+//!
+//! `DATABASE_URL` is used only to set up (as the owner of the tables); the
+//! tool's pool connects as a login the example creates, a NOINHERIT member
+//! of the tool role and nothing else — `RlsSession::begin` refuses a
+//! superuser, a `BYPASSRLS` login or the tables' owner.
 
 use std::io::Write;
 use std::str::FromStr;
@@ -10,7 +15,7 @@ use std::sync::Mutex;
 
 use agentsec::engine::{AgentRuntime, RunOutcome};
 use agentsec::model::{ScriptedModel, ScriptedReply};
-use agentsec::permission::rls::{EXAMPLE_RLS_SCHEMA, RlsSession};
+use agentsec::permission::rls::{EXAMPLE_RLS_SCHEMA, RlsKey, RlsSession};
 use agentsec::prelude::*;
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -101,7 +106,7 @@ pub struct DatabaseAgent;
 pub struct DatabaseReport {
     /// What each `list_orders` call returned: (user, rows).
     pub seen: Vec<(String, Vec<OrderRow>)>,
-    /// How many rows the table holds, counted as the login role (no RLS).
+    /// How many rows the table holds, counted as the owner (no RLS).
     pub total_rows: i64,
     /// The answers of the runs, in order.
     pub answers: Vec<String>,
@@ -109,6 +114,8 @@ pub struct DatabaseReport {
     pub schema: String,
     /// The tool role the example created (and dropped).
     pub role: String,
+    /// The login the tool's pool connected as (created and dropped).
+    pub login: String,
 }
 
 /// Runs the example against `DATABASE_URL`; `Ok(None)` (after printing
@@ -124,15 +131,26 @@ pub async fn run(
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     let schema = format!("agentsec_example_{suffix}");
     let role = format!("agentsec_example_tool_{suffix}");
+    let login = format!("agentsec_example_login_{suffix}");
     let admin = PgPool::connect(&url).await?;
-    sqlx::raw_sql(AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&admin)
-        .await?;
-    writeln!(out, "created schema {schema} and tool role {role}")?;
-    let result = in_schema(out, &url, &schema, &role).await;
-    // Cleanup whatever happened: the schema, the role's grants, the role.
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "CREATE SCHEMA {schema}; CREATE ROLE {login} LOGIN NOINHERIT"
+    )))
+    .execute(&admin)
+    .await?;
+    writeln!(
+        out,
+        "created schema {schema}, tool role {role} and login {login}"
+    )?;
+    let names = Names {
+        schema: &schema,
+        role: &role,
+        login: &login,
+    };
+    let result = in_schema(out, &url, &names).await;
+    // Cleanup whatever happened: the schema, the roles' grants, the roles.
     let cleanup = sqlx::raw_sql(AssertSqlSafe(format!(
-        "DROP SCHEMA {schema} CASCADE; \
+        "DROP SCHEMA {schema} CASCADE; DROP OWNED BY {login}; DROP ROLE {login}; \
          DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN \
            EXECUTE 'DROP OWNED BY {role}'; EXECUTE 'DROP ROLE {role}'; END IF; END $$;"
     )))
@@ -141,41 +159,65 @@ pub async fn run(
     admin.close().await;
     let (seen, total_rows, answers) = result?;
     cleanup?;
-    writeln!(out, "dropped schema {schema} and role {role}")?;
+    writeln!(
+        out,
+        "dropped schema {schema}, role {role} and login {login}"
+    )?;
     Ok(Some(DatabaseReport {
         seen,
         total_rows,
         answers,
         schema,
         role,
+        login,
     }))
 }
 
 type Outcome = (Vec<(String, Vec<OrderRow>)>, i64, Vec<String>);
 
+struct Names<'a> {
+    schema: &'a str,
+    role: &'a str,
+    login: &'a str,
+}
+
 async fn in_schema(
     out: &mut dyn Write,
     url: &str,
-    schema: &str,
-    role: &str,
+    names: &Names<'_>,
 ) -> Result<Outcome, Box<dyn std::error::Error>> {
-    let options = PgConnectOptions::from_str(url)?.options([("search_path", schema)]);
-    let pool = PgPoolOptions::new()
-        .max_connections(2)
-        .connect_with(options)
+    let owner_options = PgConnectOptions::from_str(url)?.options([("search_path", names.schema)]);
+    // The tools connect as the restricted login, never as the owner.
+    let tools_options = owner_options.clone().username(names.login);
+    let owner = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(owner_options)
         .await?;
-    let result = seed_and_run(out, &pool, role).await;
-    pool.close().await;
+    let result = async {
+        let key = set_up(out, &owner, names).await?;
+        let tools = PgPoolOptions::new()
+            .max_connections(2)
+            .connect_with(tools_options)
+            .await?;
+        let result = run_agent(out, &owner, &tools, names.role, key).await;
+        tools.close().await;
+        result
+    }
+    .await;
+    owner.close().await;
     result
 }
 
-async fn seed_and_run(
+/// Creates the example schema and seeds it, as the owner; makes the login a
+/// member of the tool role; installs a fresh key.
+async fn set_up(
     out: &mut dyn Write,
-    pool: &PgPool,
-    role: &str,
-) -> Result<Outcome, Box<dyn std::error::Error>> {
+    owner: &PgPool,
+    names: &Names<'_>,
+) -> Result<RlsKey, Box<dyn std::error::Error>> {
+    let role = names.role;
     {
-        let mut conn = pool.acquire().await?;
+        let mut conn = owner.acquire().await?;
         // The example schema creates the role named by this setting.
         sqlx::query("SELECT set_config('agentsec.tool_role', $1, false)")
             .bind(role)
@@ -194,9 +236,30 @@ async fn seed_and_run(
         )
         .execute(&mut *conn)
         .await?;
+        sqlx::raw_sql(AssertSqlSafe(format!("GRANT {role} TO {}", names.login)))
+            .execute(&mut *conn)
+            .await?;
     }
+    // In production the key comes from the secret store; here a fresh one.
+    let key = RlsKey::random();
+    key.install(owner).await?;
+    writeln!(
+        out,
+        "the tools connect as {}, a member of {role} only",
+        names.login
+    )?;
+    Ok(key)
+}
+
+async fn run_agent(
+    out: &mut dyn Write,
+    owner: &PgPool,
+    pool: &PgPool,
+    role: &str,
+    key: RlsKey,
+) -> Result<Outcome, Box<dyn std::error::Error>> {
     let total_rows: i64 = sqlx::query_scalar("SELECT count(*) FROM orders")
-        .fetch_one(pool)
+        .fetch_one(owner)
         .await?;
     writeln!(
         out,
@@ -205,7 +268,7 @@ async fn seed_and_run(
 
     let db = std::sync::Arc::new(OrdersDb {
         pool: pool.clone(),
-        session: RlsSession::new(role)?,
+        session: RlsSession::new(role, key)?,
         seen: Mutex::new(Vec::new()),
     });
     let model = ScriptedModel::new([

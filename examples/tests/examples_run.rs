@@ -93,6 +93,12 @@ async fn the_database_agent_sees_only_the_users_rows_through_row_level_security(
         return;
     };
     assert_eq!(report.total_rows, 4, "the table holds everybody's orders");
+    // The tools ran as the example's own login, not as DATABASE_URL's user.
+    assert!(report.login.starts_with("agentsec_example_login_"));
+    assert!(
+        text.contains(&format!("the tools connect as {}", report.login)),
+        "{text}"
+    );
     let users: Vec<&str> = report.seen.iter().map(|(u, _)| u.as_str()).collect();
     assert_eq!(users, ["alice", "bob"]);
     for (user, rows) in &report.seen {
@@ -114,10 +120,11 @@ async fn the_database_agent_sees_only_the_users_rows_through_row_level_security(
     let pool = sqlx::PgPool::connect(&url).await.unwrap();
     let left: i64 = sqlx::query_scalar(
         "SELECT (SELECT count(*) FROM pg_namespace WHERE nspname = $1) \
-              + (SELECT count(*) FROM pg_roles WHERE rolname = $2)",
+              + (SELECT count(*) FROM pg_roles WHERE rolname = $2 OR rolname = $3)",
     )
     .bind(&report.schema)
     .bind(&report.role)
+    .bind(&report.login)
     .fetch_one(&pool)
     .await
     .unwrap();

@@ -2,6 +2,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use agentsec::engine::StoreCheckpoints;
+use agentsec::escape::{echo, escape_control};
 use agentsec::hitl::{Approvals, DecisionSigner, HitlError};
 use agentsec::identity::UserIdentity;
 use agentsec::store::RunStore;
@@ -114,7 +115,9 @@ pub async fn run(
             writeln!(
                 out,
                 "rejected {} ({} on run {})",
-                record.id, record.tool, record.run_id
+                record.id,
+                echo(&record.tool),
+                record.run_id
             )?;
             Ok(())
         }
@@ -142,10 +145,30 @@ pub async fn list(
         writeln!(out, "no pending approvals")?;
     }
     for p in pending {
+        // Everything here came from a model, a tool or a user: control
+        // characters are shown, not obeyed. The arguments are escaped but
+        // never cut: the approver sees every byte that would run.
+        let tenant = match &p.tenant {
+            Some(tenant) => format!("tenant {}", echo(tenant)),
+            None => "no tenant".to_owned(),
+        };
+        let tenant_flag = p
+            .tenant
+            .as_deref()
+            .map(|t| format!(" --tenant {}", echo(t)))
+            .unwrap_or_default();
         writeln!(
             out,
-            "{}  {} for {} wants `{}` {}\n    why: {}\n    run {} · expires at {} (unix ms)",
-            p.id, p.agent, p.user_id, p.tool, p.arguments, p.reason, p.run_id, p.expires_at.0
+            "{}  {} for {} ({tenant}) wants `{}` {}\n    why: {}\n    run {} · expires at {} (unix ms)\n    decide: agentsec approvals approve {} --as <you>{tenant_flag} [--role <role>]",
+            p.id,
+            echo(&p.agent),
+            echo(&p.user_id),
+            echo(&p.tool),
+            escape_control(&p.arguments),
+            echo(&p.reason),
+            p.run_id,
+            p.expires_at.0,
+            p.id,
         )?;
     }
     Ok(())
@@ -161,8 +184,12 @@ pub async fn approve(
     let record = approvals.approve(id, approver).await.map_err(hitl)?;
     writeln!(
         out,
-        "approved {} ({} on run {}) as {}; the run resumes when its application picks it up",
-        record.id, record.tool, record.run_id, approver.id
+        "approved {} ({} on run {}) as {}; the run resumes when its application picks it up \
+         (and checks the decision against its own approval policy then)",
+        record.id,
+        echo(&record.tool),
+        record.run_id,
+        echo(&approver.id)
     )?;
     Ok(())
 }

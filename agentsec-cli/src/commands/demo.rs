@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use agentsec::engine::{AgentRuntime, RunOutcome, RunState, StoreCheckpoints};
-use agentsec::hitl::{Approvals, DecisionSigner};
+use agentsec::hitl::{ApprovalPolicy, Approvals, DecisionSigner};
 use agentsec::model::{ScriptedModel, ScriptedReply, Usage};
 use agentsec::prelude::*;
 use agentsec::secrets::MemorySecretStore;
@@ -100,7 +100,14 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> Result<(), CliError> {
         .map(|i| i.wrapping_mul(37).wrapping_add(11))
         .collect();
     let signer = || DecisionSigner::new(key.clone()).map_err(|e| CliError::Failed(e.to_string()));
-    let app_approvals = Approvals::new(&checkpoints, signer()?);
+    // The application's policy: a support lead of the run's tenant, never
+    // the customer herself. It is checked again when the run resumes, so a
+    // decision made in the CLI cannot skip it.
+    let app_approvals = Approvals::new(&checkpoints, signer()?).with_policy(
+        ApprovalPolicy::default()
+            .four_eyes()
+            .require_role("support-lead"),
+    );
 
     let question = "My blender arrived broken, see ticket tkt_7. Can you help?";
     step(out, paint, &format!("alice asks: {question}"))?;
@@ -156,7 +163,7 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> Result<(), CliError> {
         out,
         paint,
         &format!(
-            "$ agentsec --sqlite {db} approvals approve {} --as lead@support --role support-lead",
+            "$ agentsec --sqlite {db} approvals approve {} --as lead@support --tenant acme --role support-lead",
             first.id
         ),
     )?;

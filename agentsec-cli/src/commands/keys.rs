@@ -3,8 +3,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use agentsec::ExposeSecret;
+use agentsec::escape::echo;
 use agentsec::identity::keys::{
-    AgentKeyInfo, AgentKeys, Environment, KeyError, KeyOptions, RunStoreKeys,
+    AgentKeyInfo, AgentKeys, Environment, KeyError, KeyOptions, KeyStatus, RunStoreKeys,
 };
 use agentsec::store::RunStore;
 use clap::Subcommand;
@@ -89,11 +90,24 @@ fn unix(time: SystemTime) -> u64 {
 }
 
 fn describe(info: &AgentKeyInfo) -> String {
-    let state = match (info.revoked_at, info.expires_at) {
-        (Some(at), _) => format!("revoked at {}", unix(at)),
-        (None, Some(at)) if at <= SystemTime::now() => format!("expired at {}", unix(at)),
-        (None, Some(at)) => format!("active, expires at {}", unix(at)),
-        (None, None) => "active".to_owned(),
+    // The states the guide names (`KeyStatus`): a rotated key is Retiring
+    // until its overlap window ends, whatever its expiry.
+    let state = match info.status {
+        KeyStatus::Active => match info.expires_at {
+            Some(at) => format!("Active, expires at {}", unix(at)),
+            None => "Active".to_owned(),
+        },
+        KeyStatus::Retiring { until } => format!(
+            "Retiring until {}, replaced by {}",
+            unix(until),
+            echo(info.replaced_by.as_deref().unwrap_or("?"))
+        ),
+        KeyStatus::Retired => format!(
+            "Retired, replaced by {}",
+            echo(info.replaced_by.as_deref().unwrap_or("?"))
+        ),
+        KeyStatus::Revoked => format!("Revoked at {}", info.revoked_at.map(unix).unwrap_or(0)),
+        KeyStatus::Expired => format!("Expired at {}", info.expires_at.map(unix).unwrap_or(0)),
     };
     let nets: Vec<String> = info
         .allowed_networks
@@ -107,8 +121,8 @@ fn describe(info: &AgentKeyInfo) -> String {
     };
     format!(
         "{}  {}  {}  created {}  {state}{nets}",
-        info.key_id,
-        info.agent,
+        echo(&info.key_id),
+        echo(&info.agent),
         info.environment,
         unix(info.created_at)
     )

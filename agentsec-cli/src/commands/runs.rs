@@ -1,3 +1,4 @@
+use agentsec::escape::echo;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -108,8 +109,8 @@ fn print_table(runs: &[RunRecord], out: &mut dyn Write) -> Result<(), CliError> 
             out,
             "{:<37} {:<14} {:<14} {:<20} {}",
             run.id.to_string(),
-            run.agent,
-            run.user_id,
+            echo(&run.agent),
+            echo(&run.user_id),
             run.status.as_str(),
             run.updated_at.0
         )?;

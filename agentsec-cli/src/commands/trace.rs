@@ -1,3 +1,4 @@
+use agentsec::escape::{echo, escape_control};
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
@@ -85,9 +86,13 @@ fn timeline(
                             .pointer("/status/proof/approver")
                             .or_else(|| c.get("approver"))
                             .and_then(|a| a.as_str())
-                            .map(|a| format!(" by {a}"))
+                            .map(|a| format!(" by {}", echo(a)))
                             .unwrap_or_default();
-                        format!("{tool}={}{approver}", status.unwrap_or_default())
+                        format!(
+                            "{}={}{approver}",
+                            echo(tool),
+                            echo(&status.unwrap_or_default())
+                        )
                     })
                     .collect()
             })
@@ -115,10 +120,13 @@ fn timeline(
     Ok(())
 }
 
+/// Outside text (model output, tool results, arguments), control
+/// characters escaped so the terminal shows them instead of obeying them,
+/// and cut to `max` characters.
 fn short(text: &str, max: usize) -> String {
-    let flat = text.replace('\n', " ");
+    let flat = escape_control(text);
     if flat.chars().count() <= max {
-        flat
+        flat.into_owned()
     } else {
         let cut: String = flat.chars().take(max).collect();
         format!("{cut}…")
@@ -140,21 +148,21 @@ pub fn render(
             "halted: {}",
             serde_json::to_string(reason).unwrap_or_default()
         )),
-        Phase::Failed { error } => paint.red(&format!("failed: {error}")),
+        Phase::Failed { error } => paint.red(&format!("failed: {}", echo(&error.to_string()))),
         other => paint.yellow(other.name()),
     };
     let tenant = state
         .user
         .tenant
         .as_deref()
-        .map(|t| format!(" (tenant {t})"))
+        .map(|t| format!(" (tenant {})", echo(t)))
         .unwrap_or_default();
     writeln!(
         out,
         "{} agent {} for {}{tenant} · prompt {} · {outcome}",
         paint.bold(&state.run_id.to_string()),
-        state.agent,
-        state.user.id,
+        echo(&state.agent),
+        echo(&state.user.id),
         state.prompt_version
     )?;
     // Results by the provider's call id.
@@ -196,13 +204,13 @@ pub fn render(
                     writeln!(
                         out,
                         "│  ├─ {} {}",
-                        paint.bold(&call.name),
+                        paint.bold(&echo(&call.name)),
                         paint.dim(&short(&call.arguments, 80))
                     )?;
                     let line = match (results.get(call.id.as_str()), pending.get(call.id.as_str()))
                     {
                         (_, Some(CallStatus::AwaitingApproval { reason })) => {
-                            paint.yellow(&format!("⏸ awaiting approval: {reason}"))
+                            paint.yellow(&format!("⏸ awaiting approval: {}", echo(reason)))
                         }
                         (Some((text, false)), _) => paint.green(&format!("✔ {}", short(text, 90))),
                         (Some((text, true)), _) => paint.red(&format!("✘ {}", short(text, 90))),

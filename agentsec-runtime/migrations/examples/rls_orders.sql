@@ -1,21 +1,31 @@
 -- agentsec example: orders and payments guarded by PostgreSQL row-level
 -- security keyed on the scoped grant of each tool call.
 --
--- `agentsec_runtime::permission::rls::begin_scoped` opens a transaction,
+-- `agentsec_runtime::permission::rls::RlsSession::begin` opens a transaction,
 -- switches to the restricted role with SET LOCAL ROLE and stores the grant's
--- claims in `request.jwt.claims` (transaction-local). The policies below read
--- them back, so a tool whose SQL forgets `WHERE owner_id = ...` still sees
--- only the rows of the user it acts for, and only with the operations its
--- declared effects allow:
+-- claims in `request.jwt.claims` (transaction-local) with their tag in
+-- `agentsec.claims_tag`. The policies below read them back, and only when the
+-- tag matches (the key is in `agentsec_rls_key`, which only the owner of these
+-- objects can read), so a tool whose SQL forgets `WHERE owner_id = ...` still
+-- sees only the rows of the user it acts for, SQL that writes claims of its
+-- own sees nothing, and only the operations the declared effects allow run:
 --
 --   read:<table>   -> SELECT        write:<table>  -> INSERT, UPDATE
 --   delete:<table> -> DELETE        no or bad claims, or a past exp -> nothing
 --
--- Objects are created in the current schema (the first one of search_path).
+-- Objects are created in the current schema (the first one of search_path),
+-- by the role that will own them (never the login the tools connect as).
 -- The restricted role is named by the setting `agentsec.tool_role` when it is
 -- set (tests use it to get a role of their own), otherwise `agentsec_tool`.
--- In production grant it to the application's login role:
---   GRANT agentsec_tool TO app_login;
+-- The tools' pool connects as a login that is ONLY a member of it, and is
+-- not a superuser, not BYPASSRLS, not CREATEROLE, and owns neither these
+-- tables nor their schema (`RlsSession::begin` refuses any other):
+--   CREATE ROLE app_tools LOGIN NOINHERIT;
+--   GRANT agentsec_tool TO app_tools;
+-- Then install the runtime's key (`RlsKey::install`, as the owner).
+-- In production also take the database-wide TEMP privilege away from
+-- PUBLIC, so no login can create temporary tables that shadow these:
+--   REVOKE TEMPORARY ON DATABASE <db> FROM PUBLIC;
 
 DO $$
 DECLARE
@@ -47,19 +57,39 @@ CREATE TABLE payments (
     created_at   timestamptz NOT NULL DEFAULT now()
 );
 
--- The claims of the current grant, or NULL when there is none, when the
--- setting is not a JSON object, lacks a subject or effects, or has expired.
--- statement_timestamp() rather than now(): now() is frozen at the start of
--- the transaction, and a long transaction must not outlive its grant.
+-- The key the runtime tags claims with (`RlsKey`). No privilege for anyone
+-- but the owner, and row-level security without a policy as a second lock:
+-- only the owner (and the SECURITY DEFINER function below) reads it.
+CREATE TABLE agentsec_rls_key (
+    key bytea NOT NULL CHECK (length(key) = 32)
+);
+REVOKE ALL ON agentsec_rls_key FROM PUBLIC;
+ALTER TABLE agentsec_rls_key ENABLE ROW LEVEL SECURITY;
+
+-- The claims of the current grant, or NULL when there is none, when their
+-- tag does not match the key, when the setting is not a JSON object, lacks
+-- a subject or effects, or has expired. statement_timestamp() rather than
+-- now(): now() is frozen at the start of the transaction, and a long
+-- transaction must not outlive its grant. SECURITY DEFINER so it can read
+-- the key; its search_path (set below) ends with pg_temp, so a temporary
+-- table cannot stand in for the key's.
 CREATE FUNCTION agentsec_grant() RETURNS jsonb
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     raw text := current_setting('request.jwt.claims', true);
+    tag text := current_setting('agentsec.claims_tag', true);
+    secret bytea;
     claims jsonb;
 BEGIN
-    IF raw IS NULL OR raw = '' THEN
+    IF raw IS NULL OR raw = '' OR tag IS NULL OR tag = '' THEN
+        RETURN NULL;
+    END IF;
+    SELECT k.key INTO secret FROM agentsec_rls_key k LIMIT 1;
+    IF secret IS NULL
+       OR tag IS DISTINCT FROM encode(sha256(secret || sha256(convert_to(raw, 'UTF8'))), 'hex')
+    THEN
         RETURN NULL;
     END IF;
     BEGIN
@@ -144,11 +174,22 @@ DO $$
 DECLARE
     tool_role text := coalesce(nullif(current_setting('agentsec.tool_role', true), ''), 'agentsec_tool');
 BEGIN
-    EXECUTE format('ALTER FUNCTION agentsec_has_effect(text) SET search_path = %I, pg_catalog',
+    EXECUTE format('ALTER FUNCTION agentsec_grant() SET search_path = %I, pg_catalog, pg_temp',
                    current_schema());
-    EXECUTE format('ALTER FUNCTION agentsec_row_in_scope(text, text) SET search_path = %I, pg_catalog',
+    EXECUTE format('ALTER FUNCTION agentsec_has_effect(text) SET search_path = %I, pg_catalog, pg_temp',
                    current_schema());
+    EXECUTE format('ALTER FUNCTION agentsec_row_in_scope(text, text) SET search_path = %I, pg_catalog, pg_temp',
+                   current_schema());
+    EXECUTE 'REVOKE ALL ON FUNCTION agentsec_grant() FROM PUBLIC';
+    EXECUTE format('GRANT EXECUTE ON FUNCTION agentsec_grant() TO %I', tool_role);
     EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', current_schema(), tool_role);
+    -- Nothing of its own: no objects in the schema, no temporary tables
+    -- (TEMP also comes through PUBLIC; see the header). Privileges on the
+    -- database live in one catalog row: setups running at once would fail
+    -- with "tuple concurrently updated", so they take turns.
+    PERFORM pg_advisory_xact_lock(hashtext('agentsec example rls setup'));
+    EXECUTE format('REVOKE CREATE ON SCHEMA %I FROM %I', current_schema(), tool_role);
+    EXECUTE format('REVOKE CREATE, TEMPORARY ON DATABASE %I FROM %I', current_database(), tool_role);
     EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON orders TO %I', tool_role);
     EXECUTE format('GRANT SELECT, INSERT, UPDATE ON payments TO %I', tool_role);
 END

@@ -117,7 +117,15 @@ impl ApprovalDecision {
     /// The decision a decided approval row records; `None` while it is
     /// pending. The approver is known by id only (the row keeps no tenant).
     pub fn from_record(record: &ApprovalRecord) -> Option<Self> {
-        let approver = || UserIdentity::new(record.decided_by.clone().unwrap_or_default());
+        // The decider as the signature covers them: id, roles and tenant.
+        let approver = || {
+            let approver = UserIdentity::new(record.decided_by.clone().unwrap_or_default())
+                .with_roles(record.decided_roles.clone());
+            match &record.decided_tenant {
+                Some(tenant) => approver.with_tenant(tenant),
+                None => approver,
+            }
+        };
         let call_id = record.call_id;
         Some(match (record.status, &record.edited_args) {
             (ApprovalStatus::Pending, _) => return None,

@@ -39,14 +39,18 @@ pub enum HitlError {
         approval_id: Uuid,
     },
     /// The approval policy refuses this approver.
-    #[error("{approver} may not decide approval {approval_id}: {reason}")]
+    #[error(
+        "{} may not decide approval {approval_id}: {reason} (pass {})",
+        crate::escape::Echo(approver),
+        reason.fix()
+    )]
     NotAllowed {
         /// The approval.
         approval_id: Uuid,
         /// Who tried.
         approver: String,
         /// Why not.
-        reason: String,
+        reason: super::PolicyViolation,
     },
     /// Edited arguments do not fit the tool's schema.
     #[error("the edited arguments are invalid: {0}")]

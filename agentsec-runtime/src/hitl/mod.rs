@@ -29,7 +29,7 @@ mod view;
 
 pub use decision::{ApprovalDecision, ApprovalVerdict, SYSTEM_APPROVER};
 pub use error::HitlError;
-pub use policy::ApprovalPolicy;
+pub use policy::{ApprovalPolicy, PolicyViolation};
 pub use service::Approvals;
 pub use signing::{DecisionSigner, MIN_KEY_BYTES};
 pub use view::PendingApproval;

@@ -42,19 +42,41 @@ impl ApprovalPolicy {
         self
     }
 
-    /// Whether `approver` may decide for `run`; `approving` is false for a
-    /// rejection (the requesting user may always withdraw their own request).
+    /// Whether `approver` may decide a call of `run` (`approving` or
+    /// rejecting). Checked where a decision is made and again where it is
+    /// applied (`Approvals::resume`), against the identity signed into the
+    /// decision, so a decision made by another process (the CLI) with a
+    /// weaker policy does not run.
+    ///
+    /// ```
+    /// use agentsec_runtime::hitl::{ApprovalPolicy, PolicyViolation};
+    /// use agentsec_runtime::identity::UserIdentity;
+    /// # use agentsec_runtime::store::{RunRecord, RunStatus, UnixMillis};
+    /// # let run = RunRecord { id: agentsec_runtime::identity::RunId::new(), agent: "support".into(),
+    /// #     user_id: "alice".into(), tenant: Some("acme".into()), status: RunStatus::AwaitingApproval,
+    /// #     state: serde_json::json!({}), version: 1, created_at: UnixMillis(0), updated_at: UnixMillis(0),
+    /// #     lease_owner: None, lease_until: None };
+    /// let policy = ApprovalPolicy::default().four_eyes().require_role("support-lead");
+    /// let alice = UserIdentity::new("alice").with_tenant("acme");
+    /// let err = policy.check(&alice, &run, true).unwrap_err();
+    /// assert!(matches!(err, PolicyViolation::MissingRole { .. }));
+    /// assert_eq!(err.fix(), "--role support-lead");
+    /// let lead = UserIdentity::new("lee").with_tenant("acme").with_roles(["support-lead"]);
+    /// assert!(policy.check(&lead, &run, true).is_ok());
+    /// ```
     pub fn check(
         &self,
         approver: &UserIdentity,
         run: &RunRecord,
         approving: bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), PolicyViolation> {
         if self.same_tenant
             && let Some(tenant) = &run.tenant
             && approver.tenant.as_ref() != Some(tenant)
         {
-            return Err(format!("the run belongs to tenant `{tenant}`"));
+            return Err(PolicyViolation::OtherTenant {
+                tenant: tenant.clone(),
+            });
         }
         let own = approver.id == run.user_id;
         if own && !approving {
@@ -63,13 +85,48 @@ impl ApprovalPolicy {
         if let Some(role) = &self.required_role
             && !approver.has_role(role)
         {
-            return Err(format!("deciding needs the role `{role}`"));
+            return Err(PolicyViolation::MissingRole { role: role.clone() });
         }
         if approving && self.distinct_approver && own {
-            return Err(
-                "four eyes: the requesting user cannot approve their own run's call".into(),
-            );
+            return Err(PolicyViolation::OwnCall);
         }
         Ok(())
+    }
+}
+
+/// Why an [`ApprovalPolicy`] refuses a decider.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyViolation {
+    /// The run belongs to a tenant the decider is not in.
+    #[error("the run belongs to tenant `{}`", crate::escape::Echo(tenant))]
+    OtherTenant {
+        /// The run's tenant.
+        tenant: String,
+    },
+    /// The decider lacks the role the policy requires.
+    #[error("deciding needs the role `{}`", crate::escape::Echo(role))]
+    MissingRole {
+        /// The role required.
+        role: String,
+    },
+    /// Four eyes: the user the run acts for cannot approve its calls.
+    #[error("four eyes: the requesting user cannot approve their own run's call")]
+    OwnCall,
+}
+
+impl PolicyViolation {
+    /// The command-line flag of `agentsec approvals approve|reject` that
+    /// would satisfy the policy.
+    pub fn fix(&self) -> String {
+        match self {
+            PolicyViolation::OtherTenant { tenant } => {
+                format!("--tenant {}", crate::escape::echo(tenant))
+            }
+            PolicyViolation::MissingRole { role } => {
+                format!("--role {}", crate::escape::echo(role))
+            }
+            PolicyViolation::OwnCall => "--as <another user>".into(),
+        }
     }
 }

@@ -102,7 +102,7 @@ impl Approvals {
         if state.phase != Phase::AwaitingApproval {
             return Ok(runtime.continue_run(run_id).await?);
         }
-        let decisions = self.verified_decisions(&state).await?;
+        let decisions = self.verified_decisions(run, &state).await?;
         if decisions.is_empty() {
             let outcome = RunOutcome::of(&state).unwrap_or(RunOutcome::AwaitingApproval {
                 pending: Vec::new(),
@@ -120,6 +120,7 @@ impl Approvals {
     /// nobody decided yet (and whose request is open) are left out.
     async fn verified_decisions(
         &self,
+        run: &store::RunRecord,
         state: &RunState,
     ) -> Result<Vec<ApprovalDecision>, HitlError> {
         let mut decisions = Vec::new();
@@ -148,6 +149,44 @@ impl Approvals {
                 ApprovalStatus::Expired => ApprovalDecision::expired(call.call_id),
                 ApprovalStatus::Approved | ApprovalStatus::Rejected => {
                     self.check_binding(state, &record)?;
+                    // Decided after its deadline (a store that did not
+                    // check): nobody approved it in time.
+                    if record.decided_at.is_none_or(|at| at > record.expires_at) {
+                        decisions.push(ApprovalDecision::expired(call.call_id));
+                        continue;
+                    }
+                    // The identity signed into the decision, checked against
+                    // this application's policy, whichever process decided.
+                    let mut approver =
+                        UserIdentity::new(record.decided_by.clone().unwrap_or_default())
+                            .with_roles(record.decided_roles.clone());
+                    if let Some(tenant) = &record.decided_tenant {
+                        approver = approver.with_tenant(tenant);
+                    }
+                    if record.status == ApprovalStatus::Approved
+                        && let Err(violation) = self.policy.check(&approver, run, true)
+                    {
+                        self.audit(
+                            "approval_refused_by_policy",
+                            &approver.id,
+                            run.id,
+                            serde_json::json!({
+                                "approval_id": record.id,
+                                "call_id": record.call_id,
+                                "reason": violation.to_string(),
+                            }),
+                        )
+                        .await;
+                        decisions.push(ApprovalDecision::reject(
+                            call.call_id,
+                            UserIdentity::new(SYSTEM_APPROVER),
+                            format!(
+                                "the approval by `{}` does not satisfy the approval policy: {violation}",
+                                crate::escape::echo(&approver.id)
+                            ),
+                        ));
+                        continue;
+                    }
                     ApprovalDecision::from_record(&record).ok_or_else(|| {
                         HitlError::BadSignature {
                             approval_id: record.id,

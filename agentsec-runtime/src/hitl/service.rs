@@ -262,6 +262,8 @@ impl Approvals {
             data,
         };
         if let Err(error) = self.store().append_audit(&entry).await {
+            // The error can quote stored text: escaped in the log field.
+            let error = crate::escape::echo(&error.to_string());
             tracing::error!(%run_id, kind, %error, "could not append to the audit log");
         }
     }

@@ -13,7 +13,8 @@ use crate::tool::{args_digest, canonical_json};
 /// The shortest key accepted, in bytes.
 pub const MIN_KEY_BYTES: usize = 32;
 
-const SCHEME: &str = "hmac-sha256:v1:";
+const SCHEME: &str = "hmac-sha256:v2:";
+const SCHEME_V1: &str = "hmac-sha256:v1:";
 
 /// Signs decisions and verifies them when a run resumes.
 ///
@@ -61,9 +62,13 @@ impl DecisionSigner {
 
     /// The MAC over the record's binding and the decided fields as the
     /// store keeps them (so a decision and the row it became verify alike).
-    fn mac(&self, record: &ApprovalRecord, decided: Decided<'_>) -> Hmac<Sha256> {
-        let payload = json!({
-            "v": 1,
+    /// Version 2 also covers the decider's roles and tenant, which the
+    /// approval policy is checked against again when the decision is
+    /// applied; version 1 (decisions signed before) did not, and is accepted
+    /// only for a decision that claims neither.
+    fn mac(&self, version: u8, record: &ApprovalRecord, decided: Decided<'_>) -> Hmac<Sha256> {
+        let mut payload = json!({
+            "v": version,
             "approval_id": record.id,
             "run_id": record.run_id,
             "call_id": record.call_id,
@@ -74,6 +79,10 @@ impl DecisionSigner {
             "reason": decided.reason,
             "edited_args_sha256": decided.edited_args.map(args_digest),
         });
+        if version >= 2 {
+            payload["decided_roles"] = json!(decided.decided_roles);
+            payload["decided_tenant"] = json!(decided.decided_tenant);
+        }
         // A key of any length is valid for HMAC; the length was checked above.
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.key.expose_secret())
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
@@ -81,15 +90,18 @@ impl DecisionSigner {
         mac
     }
 
-    /// The signature of `decision` on the pending approval `record`.
-    pub fn sign(&self, record: &ApprovalRecord, decision: &ApprovalDecision) -> String {
+    /// The signature of `decision` on the pending approval `record`: made
+    /// only by [`Approvals`](super::Approvals), after the policy allowed it.
+    pub(crate) fn sign(&self, record: &ApprovalRecord, decision: &ApprovalDecision) -> String {
         let decided = Decided {
             approved: decision.approves(),
             decided_by: &decision.approver.id,
+            decided_roles: &decision.approver.roles,
+            decided_tenant: decision.approver.tenant.as_deref(),
             reason: decision.reason(),
             edited_args: decision.edited_arguments(),
         };
-        let tag = self.mac(record, decided).finalize().into_bytes();
+        let tag = self.mac(2, record, decided).finalize().into_bytes();
         format!("{SCHEME}{}", hex::encode(tag))
     }
 
@@ -104,17 +116,26 @@ impl DecisionSigner {
             .signature
             .as_deref()
             .ok_or("the decision is not signed")?;
-        let hex_tag = signature
-            .strip_prefix(SCHEME)
-            .ok_or("unknown signature scheme")?;
+        let (version, hex_tag) = if let Some(tag) = signature.strip_prefix(SCHEME) {
+            (2, tag)
+        } else if let Some(tag) = signature.strip_prefix(SCHEME_V1) {
+            if !record.decided_roles.is_empty() || record.decided_tenant.is_some() {
+                return Err("a v1 signature does not cover the decider's roles and tenant".into());
+            }
+            (1, tag)
+        } else {
+            return Err("unknown signature scheme".into());
+        };
         let tag = hex::decode(hex_tag).map_err(|_| "the signature is not hex")?;
         let decided = Decided {
             approved,
             decided_by: record.decided_by.as_deref().unwrap_or_default(),
+            decided_roles: &record.decided_roles,
+            decided_tenant: record.decided_tenant.as_deref(),
             reason: record.reason.as_deref(),
             edited_args: record.edited_args.as_deref(),
         };
-        self.mac(record, decided)
+        self.mac(version, record, decided)
             .verify_slice(&tag)
             .map_err(|_| "the signature does not match the decision".to_owned())
     }
@@ -125,6 +146,8 @@ impl DecisionSigner {
 struct Decided<'a> {
     approved: bool,
     decided_by: &'a str,
+    decided_roles: &'a [String],
+    decided_tenant: Option<&'a str>,
     reason: Option<&'a str>,
     edited_args: Option<&'a str>,
 }

@@ -39,6 +39,13 @@ pub enum StoreError {
         /// The version in the store.
         actual: i64,
     },
+    /// Optimistic concurrency on an agent key: it changed (another process
+    /// rotated or revoked it) since it was read.
+    #[error("agent key `{key_id}` was updated concurrently")]
+    KeyConflict {
+        /// The key.
+        key_id: String,
+    },
     /// Another worker holds a live lease on the run.
     #[error("run {run_id} is busy: leased by another worker")]
     Busy {

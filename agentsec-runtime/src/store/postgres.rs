@@ -6,20 +6,11 @@ use sqlx::{Postgres, Transaction};
 
 use super::sql::decode::sql_decoders;
 use super::sql::prelude::*;
+use super::sql::sql_store_pool;
 use super::sql::store_impl::impl_sql_store;
-use super::sql::{Migration, sql_store_pool};
 
 type Db = Postgres;
 type Row = sqlx::postgres::PgRow;
-
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "init",
-    sql: include_str!("../../migrations/postgres/0001_init.sql"),
-}];
-
-/// Serializes migrations between processes starting at the same time.
-const MIGRATION_LOCK: i64 = 0x6167_656e_7473_6563; // "agentsec"
 
 /// The production store: PostgreSQL, shared by several workers.
 ///
@@ -61,37 +52,29 @@ impl PostgresStore {
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(MIGRATION_LOCK)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::raw_sql(
-            "CREATE TABLE IF NOT EXISTS agentsec_schema_migrations \
-             (version BIGINT PRIMARY KEY NOT NULL, description TEXT NOT NULL, applied_at BIGINT NOT NULL)",
-        )
-        .execute(&mut *tx)
-        .await?;
-        for migration in MIGRATIONS {
-            let applied: Option<i64> = sqlx::query_scalar(
-                "SELECT version FROM agentsec_schema_migrations WHERE version = $1",
-            )
-            .bind(migration.version)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if applied.is_none() {
-                sqlx::raw_sql(migration.sql).execute(&mut *tx).await?;
-                sqlx::query(
-                    "INSERT INTO agentsec_schema_migrations (version, description, applied_at) VALUES ($1, $2, $3)",
-                )
-                .bind(migration.version)
-                .bind(migration.description)
-                .bind(UnixMillis::now().0)
-                .execute(&mut *tx)
+        let mut migrator = sqlx::migrate!("./migrations/postgres");
+        migrator.dangerous_set_table_name(super::sql::MIGRATIONS_TABLE);
+        // A database made before the store used sqlx's migrator recorded its
+        // first migration in `agentsec_schema_migrations`: mark it applied
+        // (without running it again) so the later ones run on top.
+        let legacy: bool =
+            sqlx::query_scalar("SELECT to_regclass('agentsec_schema_migrations') IS NOT NULL")
+                .fetch_one(&self.pool)
                 .await?;
+        if legacy {
+            let first: Option<i64> = sqlx::query_scalar(
+                "SELECT version FROM agentsec_schema_migrations WHERE version = 1",
+            )
+            .fetch_optional(&self.pool)
+            .await?;
+            if first.is_some() {
+                migrator
+                    .skip(&self.pool, Some(1))
+                    .await
+                    .map_err(sqlx::Error::from)?;
             }
         }
-        tx.commit().await?;
+        migrator.run(&self.pool).await.map_err(sqlx::Error::from)?;
         Ok(())
     }
 

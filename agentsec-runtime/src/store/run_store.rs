@@ -150,8 +150,12 @@ pub trait RunStore: Send + Sync {
         agent: Option<&'a str>,
     ) -> StoreFuture<'a, Vec<AgentKeyRecord>>;
 
-    /// Replaces the key's mutable fields (hash, expiry, revocation, rotation,
-    /// overlap, CIDRs). The agent, environment and creation time are fixed at
+    /// Replaces the key's mutable fields (hash, expiry, revocation, overlap,
+    /// successor, networks) if its stored version still equals
+    /// `key.version` (the version it was read at); the stored copy then gets
+    /// `version + 1`. Otherwise [`KeyConflict`](StoreError::KeyConflict):
+    /// the compare-and-swap happens in the database, so two processes cannot
+    /// both win. The agent, environment and creation time are fixed at
     /// insert and not changed.
     fn update_agent_key<'a>(&'a self, key: &'a AgentKeyRecord) -> StoreFuture<'a, ()>;
 

@@ -9,17 +9,11 @@ use sqlx::{Sqlite, Transaction};
 
 use super::sql::decode::sql_decoders;
 use super::sql::prelude::*;
+use super::sql::sql_store_pool;
 use super::sql::store_impl::impl_sql_store;
-use super::sql::{Migration, sql_store_pool};
 
 type Db = Sqlite;
 type Row = sqlx::sqlite::SqliteRow;
-
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "init",
-    sql: include_str!("../../migrations/sqlite/0001_init.sql"),
-}];
 
 /// How long a writer waits for the database lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -87,33 +81,28 @@ impl SqliteStore {
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::raw_sql(
-            "CREATE TABLE IF NOT EXISTS agentsec_schema_migrations \
-             (version INTEGER PRIMARY KEY NOT NULL, description TEXT NOT NULL, applied_at INTEGER NOT NULL)",
-        )
-        .execute(&self.pool)
-        .await?;
-        for migration in MIGRATIONS {
-            let mut tx = self.begin_write().await?;
-            let applied: Option<i64> = sqlx::query_scalar(
-                "SELECT version FROM agentsec_schema_migrations WHERE version = $1",
-            )
-            .bind(migration.version)
-            .fetch_optional(&mut *tx)
+        let mut migrator = sqlx::migrate!("./migrations/sqlite");
+        migrator.dangerous_set_table_name(super::sql::MIGRATIONS_TABLE);
+        // A database made before the store used sqlx's migrator recorded its
+        // first migration in `agentsec_schema_migrations`: mark it applied
+        // (without running it again) so the later ones run on top.
+        let legacy: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'agentsec_schema_migrations')")
+            .fetch_one(&self.pool)
             .await?;
-            if applied.is_none() {
-                sqlx::raw_sql(migration.sql).execute(&mut *tx).await?;
-                sqlx::query(
-                    "INSERT INTO agentsec_schema_migrations (version, description, applied_at) VALUES ($1, $2, $3)",
-                )
-                .bind(migration.version)
-                .bind(migration.description)
-                .bind(UnixMillis::now().0)
-                .execute(&mut *tx)
-                .await?;
+        if legacy {
+            let first: Option<i64> = sqlx::query_scalar(
+                "SELECT version FROM agentsec_schema_migrations WHERE version = 1",
+            )
+            .fetch_optional(&self.pool)
+            .await?;
+            if first.is_some() {
+                migrator
+                    .skip(&self.pool, Some(1))
+                    .await
+                    .map_err(sqlx::Error::from)?;
             }
-            tx.commit().await?;
         }
+        migrator.run(&self.pool).await.map_err(sqlx::Error::from)?;
         Ok(())
     }
 

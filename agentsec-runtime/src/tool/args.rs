@@ -63,6 +63,7 @@ pub fn decode_args<A: DeserializeOwned>(
 
 /// [`decode_args`] as it was checked against before the strict decoder; kept
 /// for the fuzz targets, which compare the two.
+#[cfg(feature = "fuzzing")]
 pub(crate) fn decode_args_slowly<A: DeserializeOwned>(
     schema: &ToolSchema,
     raw: &str,

@@ -1,5 +1,6 @@
 use std::fmt;
 
+use crate::escape::Echo;
 use crate::permission::GrantError;
 use crate::secrets::SecretError;
 
@@ -29,7 +30,7 @@ pub enum ToolError {
         message: String,
     },
     /// The model called a tool the agent does not have.
-    #[error("unknown tool `{name}`{}", DidYouMean(suggestion.as_deref()))]
+    #[error("unknown tool `{}`{}", Echo(name), DidYouMean(suggestion.as_deref()))]
     UnknownTool {
         /// The name the model used.
         name: String,
@@ -149,8 +150,10 @@ struct FieldMessage<'a>(Option<&'a str>, &'a String);
 impl fmt::Display for FieldMessage<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
-            Some(field) => write!(f, "field `{field}`: {}", self.1),
-            None => f.write_str(self.1),
+            // Both come from the model's arguments (serde quotes the value):
+            // escaped and cut, so a 10 MB value gives a short error.
+            Some(field) => write!(f, "field `{}`: {}", Echo(field), Echo(self.1)),
+            None => write!(f, "{}", Echo(self.1)),
         }
     }
 }

@@ -1,11 +1,9 @@
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 use agentsec_runtime::hitl::ApprovalDecision;
-use agentsec_runtime::identity::{CallId, RunId, UserIdentity};
+use agentsec_runtime::identity::{CallId, Environment, RunId, UserIdentity};
 use agentsec_runtime::model::Usage;
-use agentsec_runtime::store::{
-    AgentKeyRecord, RunFilter, RunStatus, RunStore, StoreError, UnixMillis,
-};
+use agentsec_runtime::store::{AgentKeyRecord, RunFilter, RunStatus, RunStore, StoreError};
 use serde_json::json;
 
 use super::approvals::{approval_for, in_an_hour};
@@ -165,17 +163,19 @@ pub async fn usage_counts_per_run_and_agent(store: &dyn RunStore) {
 }
 
 pub async fn agent_keys_roundtrip(store: &dyn RunStore) {
+    let at = |secs: u64| UNIX_EPOCH + Duration::from_secs(secs);
     let key = AgentKeyRecord {
         key_id: "ak_1".into(),
         agent: "support".into(),
-        environment: "prod".into(),
-        hash: "h1".into(),
-        created_at: UnixMillis(1_000),
-        expires_at: Some(UnixMillis(9_000)),
+        environment: Environment::Production,
+        secret_hash: [1; 32],
+        created_at: at(1_000),
+        expires_at: Some(at(9_000)),
+        allowed_networks: vec!["10.0.0.0/8".parse().unwrap()],
         revoked_at: None,
-        rotated_at: None,
-        overlap_until: None,
-        cidrs: json!(["10.0.0.0/8"]),
+        retires_at: None,
+        replaced_by: None,
+        version: 0,
     };
     store.insert_agent_key(&key).await.unwrap();
     assert!(matches!(
@@ -185,7 +185,7 @@ pub async fn agent_keys_roundtrip(store: &dyn RunStore) {
     let other = AgentKeyRecord {
         key_id: "ak_2".into(),
         agent: "billing".into(),
-        cidrs: json!([]),
+        allowed_networks: vec![],
         ..key.clone()
     };
     store.insert_agent_key(&other).await.unwrap();
@@ -201,19 +201,37 @@ pub async fn agent_keys_roundtrip(store: &dyn RunStore) {
     );
 
     let mut rotated = key.clone();
-    rotated.hash = "h2".into();
-    rotated.rotated_at = Some(UnixMillis(2_000));
-    rotated.overlap_until = Some(UnixMillis(3_000));
-    rotated.revoked_at = Some(UnixMillis(4_000));
+    rotated.secret_hash = [2; 32];
+    rotated.retires_at = Some(at(3_000));
+    rotated.revoked_at = Some(at(4_000));
+    rotated.replaced_by = Some("ak_3".into());
     rotated.agent = "someone-else".into(); // fixed at insert: ignored
     store.update_agent_key(&rotated).await.unwrap();
     let stored = store.get_agent_key("ak_1").await.unwrap().unwrap();
-    assert_eq!(stored.hash, "h2");
-    assert_eq!(stored.overlap_until, Some(UnixMillis(3_000)));
-    assert_eq!(stored.revoked_at, Some(UnixMillis(4_000)));
+    assert_eq!(stored.secret_hash, [2; 32]);
+    assert_eq!(stored.retires_at, Some(at(3_000)));
+    assert_eq!(stored.revoked_at, Some(at(4_000)));
+    assert_eq!(stored.replaced_by.as_deref(), Some("ak_3"));
+    assert_eq!(stored.version, 1, "an update bumps the version");
     assert_eq!(
         stored.agent, "support",
         "an update cannot rebind a key to another agent"
+    );
+    // A writer still holding version 0 loses, and changes nothing.
+    let mut stale = key.clone();
+    stale.revoked_at = None;
+    assert!(matches!(
+        store.update_agent_key(&stale).await,
+        Err(StoreError::KeyConflict { key_id }) if key_id == "ak_1"
+    ));
+    assert_eq!(
+        store
+            .get_agent_key("ak_1")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        Some(at(4_000))
     );
     let ghost = AgentKeyRecord {
         key_id: "nope".into(),

@@ -27,18 +27,13 @@ pub(super) fn check_claims(
     rules: &ClaimRules<'_>,
 ) -> Result<UserIdentity, AuthError> {
     let exp = numeric_date(claims, "exp")?;
-    let nbf = numeric_date(claims, "nbf")?;
+    // `nbf` and `iat` are optional (RFC 7519 §4.1.5-6; many providers omit
+    // `nbf`), and checked when present.
+    let nbf = optional_numeric_date(claims, "nbf")?;
+    let iat = optional_numeric_date(claims, "iat")?;
     let iss = required(claims, "iss")?;
     let aud = required(claims, "aud")?;
     let sub = required(claims, "sub")?;
-    if let Some(iat) = claims.get("iat")
-        && as_numeric_date(iat).is_none()
-    {
-        return Err(invalid(
-            "iat",
-            "must be a NumericDate (seconds since the epoch)",
-        ));
-    }
 
     let iss = iss
         .as_str()
@@ -68,8 +63,13 @@ pub(super) fn check_claims(
     if rules.now_secs >= exp.saturating_add(rules.leeway_secs) {
         return Err(AuthError::Expired);
     }
-    if rules.now_secs.saturating_add(rules.leeway_secs) < nbf {
+    if nbf.is_some_and(|nbf| rules.now_secs.saturating_add(rules.leeway_secs) < nbf) {
         return Err(AuthError::NotYetValid);
+    }
+    // A token issued in the future was minted by a clock (or a forger) this
+    // verifier does not agree with.
+    if iat.is_some_and(|iat| rules.now_secs.saturating_add(rules.leeway_secs) < iat) {
+        return Err(invalid("iat", "is in the future"));
     }
 
     let sub = sub
@@ -78,11 +78,17 @@ pub(super) fn check_claims(
         .ok_or_else(|| invalid("sub", "must be a non-empty string"))?;
 
     let mut user = UserIdentity::new(sub);
-    if let Some(tenant) = optional_string(claims, rules.tenant_claim)? {
-        user = user.with_tenant(tenant);
+    match optional_string(claims, rules.tenant_claim)? {
+        // An empty tenant is not "no tenant": a user-scoped grant without a
+        // tenant reaches the user's rows in every tenant.
+        Some(tenant) if tenant.is_empty() => {
+            return Err(invalid(rules.tenant_claim, "is empty"));
+        }
+        Some(tenant) => user = user.with_tenant(tenant),
+        None => {}
     }
     user = user.with_roles(roles(claims, rules.roles_claim)?);
-    if let Some(session) = optional_string(claims, rules.session_claim)? {
+    if let Some(session) = optional_string(claims, rules.session_claim)?.filter(|s| !s.is_empty()) {
         user = user.with_session(session);
     }
     Ok(user)
@@ -97,9 +103,26 @@ fn required<'a>(claims: &'a Map<String, Value>, name: &str) -> Result<&'a Value,
 
 fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<u64, AuthError> {
     let value = required(claims, name)?;
-    as_numeric_date(value)
-        .ok_or_else(|| invalid(name, "must be a NumericDate (seconds since the epoch)"))
+    as_numeric_date(value).ok_or_else(|| invalid(name, NUMERIC_DATE))
 }
+
+fn optional_numeric_date(
+    claims: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<u64>, AuthError> {
+    match claims.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => as_numeric_date(value)
+            .map(Some)
+            .ok_or_else(|| invalid(name, NUMERIC_DATE)),
+    }
+}
+
+const NUMERIC_DATE: &str = "must be a NumericDate (seconds since the epoch, at most 2^53)";
+
+/// The largest integer a JSON number carries exactly in every parser
+/// (IEEE 754 doubles): larger dates are refused rather than rounded.
+pub(crate) const MAX_JSON_INTEGER: u64 = 1 << 53;
 
 /// A NumericDate is a JSON number of seconds; fractions are allowed by the
 /// RFC and rounded down. Strings, negatives and non-finite values are not.
@@ -108,11 +131,11 @@ fn as_numeric_date(value: &Value) -> Option<u64> {
         return None;
     };
     if let Some(secs) = n.as_u64() {
-        return Some(secs);
+        return (secs <= MAX_JSON_INTEGER).then_some(secs);
     }
     let secs = n.as_f64()?;
     // `as` saturates; the range check keeps absurd values out.
-    (secs.is_finite() && (0.0..1.0e15).contains(&secs)).then_some(secs as u64)
+    (secs.is_finite() && (0.0..=MAX_JSON_INTEGER as f64).contains(&secs)).then_some(secs as u64)
 }
 
 fn lookup<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
@@ -139,7 +162,6 @@ fn lookup<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
 fn optional_string(claims: &Map<String, Value>, name: &str) -> Result<Option<String>, AuthError> {
     match lookup(claims, name) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.is_empty() => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(_) => Err(invalid(name, "must be a string")),
     }

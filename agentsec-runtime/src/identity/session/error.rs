@@ -66,13 +66,5 @@ pub enum AuthError {
 
 /// Cuts an attacker-chosen string to a length that is safe to log.
 pub(crate) fn shorten(value: &str) -> String {
-    const MAX: usize = 64;
-    if value.len() <= MAX {
-        return value.to_owned();
-    }
-    let mut end = MAX;
-    while !value.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &value[..end])
+    crate::escape::echo(value)
 }

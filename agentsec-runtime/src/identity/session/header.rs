@@ -15,6 +15,23 @@ pub(crate) struct PeekedHeader {
     /// The key id, if any.
     #[serde(default)]
     pub kid: Option<String>,
+    /// RFC 7515 §4.1.11: extensions the verifier must understand. This one
+    /// understands none, so any `crit` (even an empty list, which the RFC
+    /// forbids) refuses the token.
+    #[serde(default)]
+    pub crit: Option<serde_json::Value>,
+}
+
+impl PeekedHeader {
+    /// The refusal of a header carrying `crit`, if it does.
+    pub(crate) fn critical_extensions(&self) -> Option<String> {
+        self.crit.as_ref().map(|crit| {
+            format!(
+                "the header's `crit` names extensions this verifier does not understand: {}",
+                crate::escape::echo(&crit.to_string())
+            )
+        })
+    }
 }
 
 /// Decodes the header of a compact JWS, which must have exactly three parts.

@@ -3,13 +3,17 @@
 //! The application signs users in; agentsec only verifies the session JWT
 //! its auth layer issued and turns it into a [`UserIdentity`]. The algorithm
 //! is pinned by configuration (a token naming another one, `none` included,
-//! is refused before its signature is looked at), `exp`, `nbf`, `iss`, `aud`
-//! and `sub` are required, and clock skew is tolerated for at most 5 seconds.
+//! is refused before its signature is looked at), `exp`, `iss`, `aud` and
+//! `sub` are required, `nbf` and `iat` are checked when present (a token
+//! issued in the future is refused), and clock skew is tolerated for at most
+//! 5 seconds. A header with `crit`, a claim name that appears twice, a
+//! NumericDate above 2^53 and an empty tenant are refused.
 
 mod claims;
 mod config;
 mod error;
 pub(crate) mod header;
+pub(crate) mod strict;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -17,7 +21,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{DecodingKey, Validation};
-use serde_json::{Map, Value};
 
 pub use config::{JwtAlgorithm, JwtAuthenticatorBuilder, MAX_LEEWAY};
 pub use error::AuthError;
@@ -121,6 +124,9 @@ impl JwtAuthenticator {
         if header::is_none_alg(&peeked.alg) {
             return Err(AuthError::Unsigned);
         }
+        if let Some(refusal) = peeked.critical_extensions() {
+            return Err(AuthError::Malformed(refusal));
+        }
         if peeked.alg != self.algorithm.as_str() {
             return Err(AuthError::AlgorithmNotAllowed {
                 expected: self.algorithm,
@@ -135,9 +141,21 @@ impl JwtAuthenticator {
             None => self.default_key.as_ref().ok_or(AuthError::MissingKeyId)?,
         };
 
-        let claims = jsonwebtoken::decode::<Map<String, Value>>(token, key, &self.validation)
-            .map_err(|e| self.map_decode_error(e.kind()))?
-            .claims;
+        // The library verifies the signature; the payload is then read again
+        // by a parser that refuses duplicate names (the library's keeps the
+        // last one).
+        jsonwebtoken::decode::<serde::de::IgnoredAny>(token, key, &self.validation).map_err(
+            |e| match e.kind() {
+                // The library reads the registered claims itself (after the
+                // signature) and fails on a duplicate `sub` or `exp` with a
+                // JSON error: say what the strict reading finds instead.
+                ErrorKind::Json(_) => signed_claims(token)
+                    .err()
+                    .unwrap_or_else(|| self.map_decode_error(e.kind())),
+                kind => self.map_decode_error(kind),
+            },
+        )?;
+        let claims = signed_claims(token)?;
 
         let now_secs = now
             .duration_since(UNIX_EPOCH)
@@ -188,4 +206,17 @@ impl JwtAuthenticator {
             _ => AuthError::Malformed("the token could not be decoded".into()),
         }
     }
+}
+
+/// The payload of a token whose signature has been verified, read strictly.
+fn signed_claims(token: &str) -> Result<serde_json::Map<String, serde_json::Value>, AuthError> {
+    use base64::Engine;
+    let payload = token
+        .split('.')
+        .nth(1)
+        .ok_or_else(|| AuthError::Malformed("a JWT has three dot-separated parts".into()))?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| AuthError::Malformed("a part is not base64url".into()))?;
+    strict::object_without_duplicates(&bytes).map_err(AuthError::Malformed)
 }

@@ -103,7 +103,7 @@ pub(super) struct WireClaims {
     tool: String,
     effects: Vec<String>,
     scope: Option<Scope>,
-    iat: u64,
+    pub(super) iat: u64,
     pub(super) exp: u64,
     jti: String,
     #[serde(default)]

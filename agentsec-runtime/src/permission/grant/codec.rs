@@ -76,6 +76,9 @@ impl Hs256 {
             if header.alg != "HS256" {
                 return Err(GrantError::WrongAlgorithm);
             }
+            if let Some(refusal) = header.critical_extensions() {
+                return Err(GrantError::Malformed(refusal));
+            }
         }
         let (message, signature) = token
             .rsplit_once('.')

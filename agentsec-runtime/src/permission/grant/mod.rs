@@ -2,6 +2,7 @@
 
 mod claims;
 mod codec;
+mod error;
 mod replay;
 #[cfg(test)]
 mod tests;
@@ -18,12 +19,22 @@ use claims::{ClaimsView, WireClaims, names, new_jti};
 use codec::Hs256;
 use replay::UsedGrants;
 
+pub use error::GrantError;
+
 /// The longest a grant may live.
 pub const MAX_GRANT_TTL: Duration = Duration::from_secs(60);
 
 const ISSUER: &str = "agentsec";
 const AUDIENCE: &str = "agentsec:tool";
 const MIN_KEY_BYTES: usize = 32;
+/// The longest grant accepted, in bytes: longer input is refused before it
+/// is decoded (the same bound as a session token's).
+pub const MAX_GRANT_BYTES: usize = 16 * 1024;
+/// The clock skew tolerated on a grant's `iat` (grants are minted by the
+/// runtime, but possibly by another process on another machine).
+const IAT_LEEWAY_SECS: u64 = 5;
+/// The largest integer a JSON number carries exactly (2^53).
+const MAX_JSON_INTEGER: u64 = 1 << 53;
 
 /// The claims of a scoped grant: one tool call, for one user, in one run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,12 +73,22 @@ pub struct GrantClaims {
 }
 
 /// A minted grant: the signed token and its claims.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Grant {
     /// The signed JWT.
     pub token: String,
     /// What it grants.
     pub claims: GrantClaims,
+}
+
+/// The token is a bearer credential: `Debug` shows the claims, never it.
+impl std::fmt::Debug for Grant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Grant")
+            .field("token", &"[redacted]")
+            .field("claims", &self.claims)
+            .finish()
+    }
 }
 
 /// What to mint a grant for.
@@ -96,59 +117,6 @@ pub struct GrantExpectation<'a> {
     pub run: RunId,
     /// The call.
     pub call: CallId,
-}
-
-/// Why a grant was refused.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum GrantError {
-    /// The call carried no grant.
-    #[error("the call carries no grant")]
-    Missing,
-    /// The grant has expired.
-    #[error("the grant has expired")]
-    Expired,
-    /// The signature does not verify with the runtime's key.
-    #[error("the grant's signature is invalid")]
-    InvalidSignature,
-    /// The token names another algorithm than HS256 (including `none`).
-    #[error("the grant uses an algorithm other than HS256")]
-    WrongAlgorithm,
-    /// The token is not a well-formed grant.
-    #[error("the grant is malformed: {0}")]
-    Malformed(String),
-    /// The grant names another issuer or audience.
-    #[error("the grant was not issued by agentsec for tool calls")]
-    WrongIssuer,
-    /// The grant is for another tool.
-    #[error("the grant is for tool `{granted}`, not `{called}`")]
-    WrongTool {
-        /// The tool the grant names.
-        granted: String,
-        /// The tool called.
-        called: String,
-    },
-    /// The grant is for another run.
-    #[error("the grant is for another run")]
-    WrongRun,
-    /// The grant is for another call.
-    #[error("the grant is for another call")]
-    WrongCall,
-    /// The grant lacks an effect the tool declares.
-    #[error("the grant does not cover effect `{0}`")]
-    EffectNotGranted(String),
-    /// The grant's scope differs from the tool's.
-    #[error("the grant's scope does not match the tool's")]
-    ScopeMismatch,
-    /// The grant lives longer than allowed.
-    #[error("the grant lives longer than 60 seconds")]
-    TooLong,
-    /// The grant was already used.
-    #[error("the grant was already used")]
-    Replayed,
-    /// The key or lifetime given to the authority is unacceptable.
-    #[error("invalid grant configuration: {0}")]
-    Config(String),
 }
 
 /// Mints and verifies scoped grants with one HS256 key.
@@ -266,7 +234,9 @@ impl GrantAuthority {
     }
 
     /// Signs arbitrary claims. Tests use it to forge grants that are
-    /// correctly signed but wrong in one respect.
+    /// correctly signed but wrong in one respect; it exists only with the
+    /// `test-util` feature, never in an application's build.
+    #[cfg(any(test, feature = "test-util"))]
     pub fn sign(&self, claims: GrantClaims) -> Result<Grant, GrantError> {
         let token = self.codec.sign(&claims)?;
         Ok(Grant { token, claims })
@@ -287,24 +257,73 @@ impl GrantAuthority {
         token: &str,
         expected: &GrantExpectation<'_>,
     ) -> Result<GrantClaims, GrantError> {
+        self.verify_at(token, expected, now_secs())
+    }
+
+    /// [`verify`](Self::verify) as if the time were `now` (seconds since the
+    /// epoch): for the fuzz targets, whose committed seeds carry fixed
+    /// dates. Only with the `fuzzing` or `test-util` feature.
+    #[cfg(any(feature = "fuzzing", feature = "test-util"))]
+    #[doc(hidden)]
+    pub fn verify_at_time(
+        &self,
+        token: &str,
+        expected: &GrantExpectation<'_>,
+        now: u64,
+    ) -> Result<GrantClaims, GrantError> {
+        self.verify_at(token, expected, now)
+    }
+
+    fn verify_at(
+        &self,
+        token: &str,
+        expected: &GrantExpectation<'_>,
+        now: u64,
+    ) -> Result<GrantClaims, GrantError> {
         if token.is_empty() {
             return Err(GrantError::Missing);
+        }
+        if token.len() > MAX_GRANT_BYTES {
+            return Err(GrantError::Malformed(format!(
+                "the grant is {} bytes, more than {MAX_GRANT_BYTES}",
+                token.len()
+            )));
         }
         let payload = self.codec.verify(token)?;
         let wire: WireClaims = serde_json::from_slice(&payload)
             .map_err(|e| GrantError::Malformed(format!("the claims are not a grant: {e}")))?;
-        let now = now_secs();
-        if wire.exp < now {
+        if [Some(wire.exp), Some(wire.iat), wire.nbf]
+            .into_iter()
+            .flatten()
+            .any(|date| date > MAX_JSON_INTEGER)
+        {
+            return Err(GrantError::Malformed(
+                "a date claim is larger than 2^53".into(),
+            ));
+        }
+        // One expiry rule everywhere (here, in `RlsSession::begin` and in the
+        // SQL policies): valid strictly before `exp`.
+        if wire.exp <= now {
             return Err(GrantError::Expired);
         }
         if wire.nbf.is_some_and(|nbf| nbf > now) {
             return Err(GrantError::Malformed("the grant is not yet valid".into()));
         }
+        if wire.iat > now + IAT_LEEWAY_SECS {
+            return Err(GrantError::Malformed(
+                "the grant was issued in the future".into(),
+            ));
+        }
         if wire.iss != ISSUER || wire.aud != AUDIENCE {
             return Err(GrantError::WrongIssuer);
         }
         let claims = wire.into_claims();
-        if claims.exp.saturating_sub(claims.iat) > MAX_GRANT_TTL.as_secs() {
+        // The lifetime counts from now as well as from `iat`: a grant whose
+        // `iat` lies (far in the future, or equal to a far `exp`) still
+        // cannot live past 60 seconds from the moment it is checked.
+        if claims.exp.saturating_sub(claims.iat) > MAX_GRANT_TTL.as_secs()
+            || claims.exp - now > MAX_GRANT_TTL.as_secs()
+        {
             return Err(GrantError::TooLong);
         }
         let spec = expected.spec;

@@ -1,7 +1,7 @@
 //! Scoped grants enforced by PostgreSQL row-level security.
 //!
 //! The grant minted for a tool call names the user, tenant, scope and
-//! effects of exactly that call. [`begin_scoped`] opens a transaction in
+//! effects of exactly that call. [`RlsSession::begin`] opens a transaction in
 //! which the database knows them too: it runs as a restricted role and the
 //! claims are transaction-local settings (`request.jwt.claims`, as
 //! PostgREST sets them). Row-level security policies keyed on those
@@ -13,17 +13,29 @@
 //! restricted role `agentsec_tool`, the policies); [`GrantConstraints`] is the
 //! same mapping seen from Rust.
 //!
-//! What it does not do: the claims are settings any SQL in the transaction
-//! could overwrite with `set_config`, so they guard against tool code that is
-//! wrong or steered through its arguments into the wrong rows, not against
-//! tool code that runs arbitrary SQL on purpose (keep SQL parameterized).
+//! It holds against hostile SQL in the transaction (a tool that splices
+//! model text into a query, or runs what it is told): the login the pool
+//! connects as is checked so that leaving the tool role (`RESET ROLE`,
+//! `set_config('role', ...)`) changes nothing RLS decides; the claims are
+//! tagged with an [`RlsKey`] the SQL cannot read, so claims it writes itself
+//! reach no row; and the connection is reset (`DISCARD ALL`) before and
+//! after each call. What it does not do: stop a tool from reading or
+//! changing the rows its own grant reaches, or from wasting the
+//! transaction (a `COMMIT` in the middle ends the scoped part early — the
+//! claims and role go with it, so later statements see nothing).
 
 mod constraints;
+mod key;
+mod login;
+mod scoped;
 mod session;
 
 pub use constraints::{GrantConstraints, OWNER_COLUMN, RowScope, SqlOperation, TENANT_COLUMN};
+pub use key::{RLS_KEY_BYTES, RlsKey};
+pub use scoped::ScopedTransaction;
 pub use session::{
-    CLAIM_SETTING_PREFIX, CLAIMS_SETTING, DEFAULT_TOOL_ROLE, RlsError, RlsSession, begin_scoped,
+    CLAIM_SETTING_PREFIX, CLAIMS_SETTING, CLAIMS_TAG_SETTING, DEFAULT_TOOL_ROLE, RlsError,
+    RlsSession,
 };
 
 /// The example schema: `orders` and `payments` with `owner_id` and

@@ -1,9 +1,12 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
-use sqlx::{AssertSqlSafe, PgPool, Postgres, Transaction};
+use sqlx::{AssertSqlSafe, PgPool};
 
 use super::constraints::is_plain_identifier;
+use super::key::RlsKey;
+use super::login::check_login;
+use super::scoped::{ScopedTransaction, reset};
 use crate::permission::GrantClaims;
 
 /// The setting the full claims are stored in, as PostgREST does.
@@ -12,6 +15,9 @@ pub const CLAIMS_SETTING: &str = "request.jwt.claims";
 pub const CLAIM_SETTING_PREFIX: &str = "request.jwt.claim.";
 /// The role the example schema creates for tools.
 pub const DEFAULT_TOOL_ROLE: &str = "agentsec_tool";
+/// The setting holding the tag of `request.jwt.claims` under the
+/// [`RlsKey`]; the policies ignore claims without a matching tag.
+pub const CLAIMS_TAG_SETTING: &str = "agentsec.claims_tag";
 
 /// Why a scoped transaction was not opened.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +35,28 @@ pub enum RlsError {
     /// The role name is not a plain lower-case SQL identifier.
     #[error("`{0}` is not an acceptable role name: use [a-z_][a-z0-9_]*, at most 63 bytes")]
     InvalidRole(String),
+    /// The pool's login could escape row-level security: SQL in the
+    /// transaction could switch back to it (`RESET ROLE`) or to a role it
+    /// can become.
+    #[error(
+        "the database login `{login}` {reason}; row-level security would not hold. \
+         Connect the tools' pool as a login that is only a member of the tool role \
+         (CREATE ROLE app_tools LOGIN NOINHERIT; GRANT agentsec_tool TO app_tools)"
+    )]
+    UnsafeLogin {
+        /// The login (`session_user`).
+        login: String,
+        /// What it is or can become.
+        reason: String,
+    },
+    /// The pool's login is not a member of the tool role.
+    #[error("the database login `{login}` is not a member of `{role}`: GRANT {role} TO {login}")]
+    NotAMember {
+        /// The login (`session_user`).
+        login: String,
+        /// The tool role.
+        role: String,
+    },
     /// After `SET LOCAL ROLE` the database reports another current user.
     #[error("the transaction runs as `{actual}`, not the restricted role `{expected}`")]
     RoleNotAssumed {
@@ -40,6 +68,9 @@ pub enum RlsError {
     /// The claims could not be encoded.
     #[error("the grant's claims could not be encoded: {0}")]
     Encode(String),
+    /// The key is unusable.
+    #[error("invalid row-level security key: {0}")]
+    Key(String),
     /// The database refused or failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -47,27 +78,38 @@ pub enum RlsError {
 
 /// Opens transactions in which the database enforces one grant's scope with
 /// row-level security: the transaction runs as a restricted role, and the
-/// grant's claims are transaction-local settings the policies read.
+/// grant's claims, tagged with the [`RlsKey`], are transaction-local
+/// settings the policies read.
 ///
 /// The role name is checked once, when the session is made: it must be a
 /// plain lower-case identifier (`[a-z_][a-z0-9_]*`), so it can be written
 /// into `SET LOCAL ROLE` (which takes no bind parameter) without any way to
 /// smuggle SQL in.
 ///
-/// In a transaction from [`begin`](Self::begin):
-/// - `current_user` is the restricted role (checked before it is returned);
-/// - `request.jwt.claims` holds the claims as JSON (plus the derived
-///   `tables` map of [`GrantConstraints`](super::GrantConstraints)), and
-///   `request.jwt.claim.<name>` each top-level claim (`sub`, `tenant`,
-///   `scope`, `exp`, ...), as PostgREST sets them;
-/// - all of it ends with the transaction (`SET LOCAL`, `set_config(..., true)`),
-///   so a pooled connection goes back clean on commit or rollback.
+/// [`begin`](Self::begin), on a connection from the pool:
+/// - resets it (`DISCARD ALL`) and checks its login: refused
+///   ([`RlsError::UnsafeLogin`]) when the login is, or can become, a
+///   superuser, a `BYPASSRLS` or `CREATEROLE` role, or the owner of a table
+///   under row-level security (or of its schema); refused
+///   ([`RlsError::NotAMember`]) when it is not a member of the tool role.
+///   So a statement that leaves the tool role (`RESET ROLE`,
+///   `set_config('role', ...)`) lands on a role RLS still holds;
+/// - sets `request.jwt.claims` (the claims as JSON, plus the derived
+///   `tables` map of [`GrantConstraints`](super::GrantConstraints)) and
+///   `agentsec.claims_tag`, its tag under the [`RlsKey`]: claims set by any
+///   other SQL carry no valid tag and reach nothing. `request.jwt.claim.<name>`
+///   holds each top-level claim too, as PostgREST sets them — for reading
+///   only: the policies never trust them;
+/// - switches to the tool role and checks `current_user`.
+///
+/// The [`ScopedTransaction`] it returns resets the connection again when it
+/// ends, so no state of one call reaches the next.
 ///
 /// ```no_run
 /// use agentsec_runtime::permission::GrantClaims;
-/// use agentsec_runtime::permission::rls::RlsSession;
-/// # async fn tool_body(pool: &sqlx::PgPool, claims: &GrantClaims) -> Result<(), Box<dyn std::error::Error>> {
-/// let session = RlsSession::new("agentsec_tool")?;
+/// use agentsec_runtime::permission::rls::{RlsKey, RlsSession};
+/// # async fn tool_body(pool: &sqlx::PgPool, key: RlsKey, claims: &GrantClaims) -> Result<(), Box<dyn std::error::Error>> {
+/// let session = RlsSession::new("agentsec_tool", key)?;
 /// let mut tx = session.begin(pool, claims).await?;
 /// // No `WHERE owner_id = ...`: the policies add it.
 /// let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM orders")
@@ -76,20 +118,23 @@ pub enum RlsError {
 /// tx.commit().await?;
 /// # let _ = ids; Ok(()) }
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct RlsSession {
     role: String,
+    key: RlsKey,
 }
 
 impl RlsSession {
     /// A session switching to `role`, which must be a plain lower-case SQL
-    /// identifier.
-    pub fn new(role: &str) -> Result<Self, RlsError> {
+    /// identifier, and tagging claims with `key` (the one installed in the
+    /// database with [`RlsKey::install`]).
+    pub fn new(role: &str, key: RlsKey) -> Result<Self, RlsError> {
         if !is_plain_identifier(role) {
-            return Err(RlsError::InvalidRole(shorten(role)));
+            return Err(RlsError::InvalidRole(crate::escape::echo(role)));
         }
         Ok(Self {
             role: role.to_owned(),
+            key,
         })
     }
 
@@ -104,7 +149,7 @@ impl RlsSession {
         &self,
         pool: &PgPool,
         claims: &GrantClaims,
-    ) -> Result<Transaction<'static, Postgres>, RlsError> {
+    ) -> Result<ScopedTransaction, RlsError> {
         let now = now_secs();
         if claims.exp <= now {
             return Err(RlsError::Expired {
@@ -112,9 +157,21 @@ impl RlsSession {
                 now,
             });
         }
-        let (names, values) = settings(claims)?;
+        let (mut names, mut values) = settings(claims)?;
+        let tag = self
+            .key
+            .tag(values.last().map(String::as_str).unwrap_or_default());
+        names.push(CLAIMS_TAG_SETTING.to_owned());
+        values.push(tag);
 
-        let mut tx = pool.begin().await?;
+        let mut conn = pool.acquire().await?;
+        // Whatever used this connection before (a scoped call that failed to
+        // end, or unscoped use of the same pool) leaves nothing behind.
+        reset(&mut conn).await?;
+        check_login(&mut conn, &self.role).await?;
+        // From here on, dropping `tx` closes the connection.
+        let mut tx = ScopedTransaction::new(conn);
+        sqlx::raw_sql("BEGIN").execute(&mut *tx).await?;
         // One round trip for every setting; names and values are bound, never
         // spliced into the SQL.
         sqlx::query(
@@ -142,16 +199,6 @@ impl RlsSession {
         }
         Ok(tx)
     }
-}
-
-/// Opens a transaction in which the database enforces `claims` with
-/// row-level security, running as `role` (see [`RlsSession`]).
-pub async fn begin_scoped(
-    pool: &PgPool,
-    claims: &GrantClaims,
-    role: &str,
-) -> Result<Transaction<'static, Postgres>, RlsError> {
-    RlsSession::new(role)?.begin(pool, claims).await
 }
 
 /// The settings for `claims`: the whole claims object (with the derived
@@ -187,14 +234,6 @@ fn settings(claims: &GrantClaims) -> Result<(Vec<String>, Vec<String>), RlsError
     Ok((names, values))
 }
 
-fn shorten(s: &str) -> String {
-    let mut out: String = s.chars().take(64).collect();
-    if out.len() < s.len() {
-        out.push('…');
-    }
-    out
-}
-
 fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -218,12 +257,17 @@ mod tests {
             "tool role",
         ] {
             assert!(
-                matches!(RlsSession::new(bad), Err(RlsError::InvalidRole(_))),
+                matches!(
+                    RlsSession::new(bad, RlsKey::random()),
+                    Err(RlsError::InvalidRole(_))
+                ),
                 "{bad:?} was accepted"
             );
         }
         assert_eq!(
-            RlsSession::new("agentsec_tool").unwrap().role(),
+            RlsSession::new("agentsec_tool", RlsKey::random())
+                .unwrap()
+                .role(),
             "agentsec_tool"
         );
     }

@@ -22,6 +22,8 @@ impl Inner {
             requested_by: approval.requested_by.clone(),
             requested_at: UnixMillis::now(),
             decided_by: None,
+            decided_roles: Vec::new(),
+            decided_tenant: None,
             reason: None,
             edited_args: None,
             expires_at: approval.expires_at,
@@ -83,6 +85,10 @@ impl Inner {
         approval.decided_by = Some(decision.approver.id.clone());
         approval.reason = decision.reason().map(str::to_owned);
         approval.edited_args = decision.edited_arguments().map(str::to_owned);
+        approval.decided_roles.clone_from(&decision.approver.roles);
+        approval
+            .decided_tenant
+            .clone_from(&decision.approver.tenant);
         approval.signature.clone_from(&decision.signature);
         approval.decided_at = Some(now);
         Ok(approval.clone())

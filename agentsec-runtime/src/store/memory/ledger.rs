@@ -58,12 +58,20 @@ impl Inner {
             .keys
             .get_mut(&key.key_id)
             .ok_or_else(|| StoreError::not_found("agent key", &key.key_id))?;
-        stored.hash.clone_from(&key.hash);
-        stored.expires_at = key.expires_at;
-        stored.revoked_at = key.revoked_at;
-        stored.rotated_at = key.rotated_at;
-        stored.overlap_until = key.overlap_until;
-        stored.cidrs = key.cidrs.clone();
+        if stored.version != key.version {
+            return Err(StoreError::KeyConflict {
+                key_id: key.key_id.clone(),
+            });
+        }
+        // The agent, environment and creation time are fixed at insert.
+        *stored = AgentKeyRecord {
+            key_id: stored.key_id.clone(),
+            agent: stored.agent.clone(),
+            environment: stored.environment,
+            created_at: stored.created_at,
+            version: key.version + 1,
+            ..key.clone()
+        };
         Ok(())
     }
 

@@ -44,6 +44,14 @@ pub struct ApprovalRecord {
     pub requested_at: UnixMillis,
     /// Who decided.
     pub decided_by: Option<String>,
+    /// The roles the decider held when deciding (signed with the decision;
+    /// the application's approval policy is checked against them again
+    /// when the decision is applied).
+    #[serde(default)]
+    pub decided_roles: Vec<String>,
+    /// The tenant the decider acted in (signed with the decision).
+    #[serde(default)]
+    pub decided_tenant: Option<String>,
     /// Why (free text from the approver).
     pub reason: Option<String>,
     /// Arguments edited by the approver (JSON text, re-validated by the engine).

@@ -15,6 +15,7 @@ mod usage;
 
 pub use approvals::{ApprovalRecord, IntentRecord, NewApproval, NewIntent};
 pub use keys::AgentKeyRecord;
+pub(crate) use keys::{KeyRow, millis, networks_json};
 pub use runs::{NewRun, PurgeReport, RunFilter, RunRecord, StepRecord};
 pub(crate) use usage::ledger_columns;
 

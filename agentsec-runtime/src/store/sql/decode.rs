@@ -81,6 +81,11 @@ macro_rules! sql_decoders {
                 expires_at: UnixMillis(col(row, "expires_at").map_err(bad)?),
                 decided_at: opt_millis(col(row, "decided_at").map_err(bad)?),
                 signature: col(row, "signature").map_err(bad)?,
+                decided_roles: match col::<Option<String>>(row, "decided_roles").map_err(bad)? {
+                    Some(text) => serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?,
+                    None => Vec::new(),
+                },
+                decided_tenant: col(row, "decided_tenant").map_err(bad)?,
             })
         }
 
@@ -124,22 +129,25 @@ macro_rules! sql_decoders {
         fn decode_key(
             row: &Row,
         ) -> Result<$crate::store::AgentKeyRecord, $crate::store::StoreError> {
-            use $crate::store::{AgentKeyRecord, StoreError, UnixMillis};
+            use $crate::store::{StoreError, UnixMillis};
             let key_id: String =
                 col(row, "key_id").map_err(|m| StoreError::corrupt("agent_keys", "?", m))?;
             let bad = |m: String| StoreError::corrupt("agent_keys", &key_id, m);
-            Ok(AgentKeyRecord {
+            $crate::store::records::KeyRow {
                 agent: col(row, "agent").map_err(bad)?,
                 environment: col(row, "environment").map_err(bad)?,
                 hash: col(row, "hash").map_err(bad)?,
                 created_at: UnixMillis(col(row, "created_at").map_err(bad)?),
                 expires_at: opt_millis(col(row, "expires_at").map_err(bad)?),
                 revoked_at: opt_millis(col(row, "revoked_at").map_err(bad)?),
-                rotated_at: opt_millis(col(row, "rotated_at").map_err(bad)?),
                 overlap_until: opt_millis(col(row, "overlap_until").map_err(bad)?),
                 cidrs: codec::get_json(row, "cidrs").map_err(bad)?,
-                key_id,
-            })
+                version: col(row, "version").map_err(bad)?,
+                replaced_by: col(row, "replaced_by").map_err(bad)?,
+                key_id: key_id.clone(),
+            }
+            .into_record()
+            .map_err(bad)
         }
 
         fn decode_audit(row: &Row) -> Result<$crate::store::AuditEntry, $crate::store::StoreError> {

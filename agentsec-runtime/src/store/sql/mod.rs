@@ -47,10 +47,8 @@ macro_rules! sql_store_pool {
 
 pub(crate) use sql_store_pool;
 
-/// One embedded migration: applied once, in order, recorded in
-/// `agentsec_schema_migrations`.
-pub(crate) struct Migration {
-    pub(crate) version: i64,
-    pub(crate) description: &'static str,
-    pub(crate) sql: &'static str,
-}
+/// The table sqlx's migrator records the store's migrations in (its own
+/// name, so an application's `_sqlx_migrations` in the same database is
+/// left alone). Databases from before kept theirs in
+/// `agentsec_schema_migrations`, which is still read once to adopt them.
+pub(crate) const MIGRATIONS_TABLE: &str = "agentsec_sqlx_migrations";

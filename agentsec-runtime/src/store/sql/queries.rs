@@ -41,7 +41,11 @@ macro_rules! approval_cols {
             $p,
             "decided_at, ",
             $p,
-            "signature"
+            "signature, ",
+            $p,
+            "decided_roles, ",
+            $p,
+            "decided_tenant"
         )
     };
 }
@@ -52,7 +56,7 @@ macro_rules! intent_cols {
 }
 macro_rules! key_cols {
     () => {
-        "key_id, agent, environment, hash, created_at, expires_at, revoked_at, rotated_at, overlap_until, cidrs"
+        "key_id, agent, environment, hash, created_at, expires_at, revoked_at, rotated_at, overlap_until, cidrs, version, replaced_by"
     };
 }
 macro_rules! audit_cols {
@@ -108,7 +112,8 @@ pub(crate) const LIST_PENDING: &str = concat!(
 // finds the row no longer pending and updates nothing.
 pub(crate) const DECIDE_APPROVAL: &str = concat!(
     "UPDATE approvals SET status = $2, decided_by = $3, reason = $4, edited_args = $5, signature = $6, \
-     decided_at = $7 WHERE id = $1 AND status = 'pending' AND expires_at > $7 RETURNING ",
+     decided_at = $7, decided_roles = $8, decided_tenant = $9 \
+     WHERE id = $1 AND status = 'pending' AND expires_at > $7 RETURNING ",
     approval_cols!("")
 );
 pub(crate) const EXPIRE_APPROVAL: &str = "UPDATE approvals SET status = 'expired' WHERE id = $1 AND status = 'pending' AND expires_at <= $2";
@@ -150,7 +155,7 @@ pub(crate) const AGENT_USAGE: &str =
 pub(crate) const INSERT_KEY: &str = concat!(
     "INSERT INTO agent_keys (",
     key_cols!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (key_id) DO NOTHING"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (key_id) DO NOTHING"
 );
 pub(crate) const GET_KEY: &str =
     concat!("SELECT ", key_cols!(), " FROM agent_keys WHERE key_id = $1");
@@ -159,8 +164,14 @@ pub(crate) const LIST_KEYS: &str = concat!(
     key_cols!(),
     " FROM agent_keys WHERE ($1 IS NULL OR agent = $1) ORDER BY key_id"
 );
-pub(crate) const UPDATE_KEY: &str = "UPDATE agent_keys SET hash = $2, expires_at = $3, revoked_at = $4, rotated_at = $5, \
-     overlap_until = $6, cidrs = $7 WHERE key_id = $1";
+/// Compare-and-swap on `version`, in the database: of two processes that
+/// read version n, one writes n + 1 and the other matches no row.
+/// `rotated_at` is set the first time a successor is named.
+pub(crate) const UPDATE_KEY: &str = "UPDATE agent_keys SET hash = $3, expires_at = $4, revoked_at = $5, \
+     rotated_at = COALESCE(rotated_at, CASE WHEN $8 IS NULL THEN NULL ELSE $9 END), \
+     overlap_until = $6, cidrs = $7, replaced_by = $8, version = version + 1 \
+     WHERE key_id = $1 AND version = $2";
+pub(crate) const KEY_EXISTS: &str = "SELECT count(*) FROM agent_keys WHERE key_id = $1";
 
 // Taking the head row first serializes appenders (a write lock in SQLite, a
 // row lock in PostgreSQL) before the previous hash is read.

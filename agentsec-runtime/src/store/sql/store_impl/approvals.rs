@@ -66,6 +66,11 @@ macro_rules! sql_approval_methods {
                     .bind(decision.edited_arguments())
                     .bind(&decision.signature)
                     .bind(now.0)
+                    .bind(
+                        serde_json::to_string(&decision.approver.roles)
+                            .unwrap_or_else(|_| "[]".into()),
+                    )
+                    .bind(&decision.approver.tenant)
                     .fetch_optional(&self.pool)
                     .await?;
                 if let Some(row) = row {

@@ -54,17 +54,23 @@ macro_rules! sql_ledger_methods {
             }
 
             async fn sql_insert_agent_key(&self, key: &AgentKeyRecord) -> Result<(), StoreError> {
+                let bad = |m: String| StoreError::corrupt("agent_keys", &key.key_id, m);
+                let millis = |t| $crate::store::records::millis(t).map_err(bad);
                 let done = sqlx::query(q::INSERT_KEY)
                     .bind(&key.key_id)
                     .bind(&key.agent)
-                    .bind(&key.environment)
-                    .bind(&key.hash)
-                    .bind(key.created_at.0)
-                    .bind(key.expires_at.map(|t| t.0))
-                    .bind(key.revoked_at.map(|t| t.0))
-                    .bind(key.rotated_at.map(|t| t.0))
-                    .bind(key.overlap_until.map(|t| t.0))
-                    .bind(codec::json(&key.cidrs))
+                    .bind(key.environment.tag())
+                    .bind(hex::encode(key.secret_hash))
+                    .bind(millis(key.created_at)?.0)
+                    .bind(key.expires_at.map(millis).transpose()?.map(|t| t.0))
+                    .bind(key.revoked_at.map(millis).transpose()?.map(|t| t.0))
+                    .bind(key.replaced_by.as_ref().map(|_| UnixMillis::now().0))
+                    .bind(key.retires_at.map(millis).transpose()?.map(|t| t.0))
+                    .bind(codec::json(&$crate::store::records::networks_json(
+                        &key.allowed_networks,
+                    )))
+                    .bind(i64::try_from(key.version).map_err(|_| bad("version too large".into()))?)
+                    .bind(&key.replaced_by)
                     .execute(&self.pool)
                     .await?;
                 if done.rows_affected() == 0 {
@@ -99,20 +105,35 @@ macro_rules! sql_ledger_methods {
             }
 
             async fn sql_update_agent_key(&self, key: &AgentKeyRecord) -> Result<(), StoreError> {
+                let bad = |m: String| StoreError::corrupt("agent_keys", &key.key_id, m);
+                let millis = |t| $crate::store::records::millis(t).map_err(bad);
                 let done = sqlx::query(q::UPDATE_KEY)
                     .bind(&key.key_id)
-                    .bind(&key.hash)
-                    .bind(key.expires_at.map(|t| t.0))
-                    .bind(key.revoked_at.map(|t| t.0))
-                    .bind(key.rotated_at.map(|t| t.0))
-                    .bind(key.overlap_until.map(|t| t.0))
-                    .bind(codec::json(&key.cidrs))
+                    .bind(i64::try_from(key.version).map_err(|_| bad("version too large".into()))?)
+                    .bind(hex::encode(key.secret_hash))
+                    .bind(key.expires_at.map(millis).transpose()?.map(|t| t.0))
+                    .bind(key.revoked_at.map(millis).transpose()?.map(|t| t.0))
+                    .bind(key.retires_at.map(millis).transpose()?.map(|t| t.0))
+                    .bind(codec::json(&$crate::store::records::networks_json(
+                        &key.allowed_networks,
+                    )))
+                    .bind(&key.replaced_by)
+                    .bind(UnixMillis::now().0)
                     .execute(&self.pool)
                     .await?;
-                if done.rows_affected() == 0 {
+                if done.rows_affected() == 1 {
+                    return Ok(());
+                }
+                let exists: i64 = sqlx::query_scalar(q::KEY_EXISTS)
+                    .bind(&key.key_id)
+                    .fetch_one(&self.pool)
+                    .await?;
+                if exists == 0 {
                     return Err(StoreError::not_found("agent key", &key.key_id));
                 }
-                Ok(())
+                Err(StoreError::KeyConflict {
+                    key_id: key.key_id.clone(),
+                })
             }
 
             async fn sql_append_audit(

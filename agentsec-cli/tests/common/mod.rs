@@ -1,0 +1,37 @@
+//! What the CLI tests share: a temp database path and the binary, run as an
+//! operator would run it (plain output, the test keys in the environment).
+#![allow(dead_code)] // each test file uses part of it
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+pub fn temp_db(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("agentsec-cli-{}-{}", std::process::id(), name));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("agentsec.db")
+}
+
+pub fn agentsec(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_agentsec"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env("NO_COLOR", "1")
+        .env(
+            "AGENTSEC_SECRET_AGENTSEC_KEY_PEPPER",
+            "pepper-for-the-cli-tests-0123456789abcdef",
+        )
+        .env(
+            "AGENTSEC_SECRET_AGENTSEC_APPROVAL_KEY",
+            "approval-key-for-the-cli-tests-0123456789",
+        )
+        .output()
+        .expect("the binary runs")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
