@@ -210,7 +210,7 @@ async fn a_finished_run_is_reconstructed_from_the_store_alone() {
     assert_eq!(refunded.decision["decision"], "needs_approval");
     assert_eq!(
         refunded.decision["reasons"][0],
-        json!({"kind": "irreversible", "reason": "moves money"}),
+        json!({"kind": "irreversible", "reason": "`refund_order` cannot be undone: moves money"}),
         "{}",
         refunded.decision
     );

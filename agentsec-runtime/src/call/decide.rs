@@ -44,7 +44,7 @@ impl<'a> CallScope<'a> {
 pub enum ApprovalReason {
     /// The tool is `#[irreversible]`.
     Irreversible {
-        /// The tool's declared reason.
+        /// What cannot be undone, with the tool's declared reason.
         reason: String,
     },
     /// The policy asked for a person.
@@ -200,15 +200,14 @@ impl Dispatcher {
             return CallDecision::RefusedOutgoing { reason };
         }
         if let Some(irreversible) = spec.irreversible {
-            let reason = irreversible
-                .reason
-                .unwrap_or("the tool is irreversible")
-                .to_owned();
-            // The policy's words come first, the tool's own reason second;
-            // the same words twice would only repeat.
-            if !reasons.iter().any(|r: &ApprovalReason| r.text() == reason) {
-                reasons.insert(0, ApprovalReason::Irreversible { reason });
-            }
+            let reason = match irreversible.reason {
+                Some(why) => format!("`{}` cannot be undone: {why}", spec.name),
+                None => format!("`{}` cannot be undone", spec.name),
+            };
+            // A policy that asks because the tool is irreversible (as
+            // `DefaultPolicy` does, in these words) is not repeated.
+            reasons.retain(|r| r.text() != reason);
+            reasons.insert(0, ApprovalReason::Irreversible { reason });
         }
         if let Some(reason) = scope.taint.and_then(|t| t.requires_approval(spec)) {
             self.publish_escalation(context, spec.name, &reason);
