@@ -1,7 +1,8 @@
 //! The cost of the guarded path: a two-integer `add` tool called (a) as a
-//! plain async fn and (b) through `Dispatcher::dispatch`, which mints the
-//! call's grant, verifies it, decodes the JSON arguments, opens the span and
-//! serializes the result. The parts of (b) are measured on their own too.
+//! plain async fn and (b) through `Dispatcher::dispatch`, the whole call
+//! pipeline: strict decoding, the policy and the outgoing checks, the grant
+//! minted and verified, the body run with a panic caught, the result
+//! serialized and redacted. The parts of (b) are measured on their own too.
 //!
 //! `cargo bench -p agentsec --bench guarded_call`
 

@@ -2,6 +2,8 @@
 //! only form the rest of the pipeline accepts.
 
 use agentsec_core::canonical_digest;
+use std::sync::OnceLock;
+
 use serde_json::Value;
 
 use crate::tool::{Dispatcher, ToolError, ToolSpec, TypedArgs, canonical_json, parse_args};
@@ -40,8 +42,10 @@ use crate::tool::{Dispatcher, ToolError, ToolSpec, TypedArgs, canonical_json, pa
 pub struct ValidatedCall {
     spec: &'static ToolSpec,
     arguments: Value,
-    canonical: String,
-    digest: String,
+    // Written from `arguments` when first asked for: a call that needs no
+    // approval, record or event never pays for them.
+    canonical: OnceLock<String>,
+    digest: OnceLock<String>,
     pub(super) typed: TypedArgs,
 }
 
@@ -59,12 +63,14 @@ impl ValidatedCall {
     /// The arguments as canonical JSON text: what is stored, shown to an
     /// approver and run.
     pub fn canonical(&self) -> &str {
-        &self.canonical
+        self.canonical
+            .get_or_init(|| canonical_json(&self.arguments))
     }
 
     /// SHA-256 (hex) of [`canonical`](Self::canonical): what an approval binds.
     pub fn digest(&self) -> &str {
-        &self.digest
+        self.digest
+            .get_or_init(|| canonical_digest(self.canonical()))
     }
 }
 
@@ -80,13 +86,12 @@ impl Dispatcher {
     pub fn decode(&self, tool: &str, raw_args: &str) -> Result<ValidatedCall, ToolError> {
         let registered = self.lookup(tool)?;
         let arguments = parse_args(registered.schema, raw_args, self.limits)?;
-        let canonical = canonical_json(&arguments);
         let typed = registered.tool.decode(&arguments)?;
         Ok(ValidatedCall {
             spec: registered.tool.spec(),
-            digest: canonical_digest(&canonical),
-            canonical,
             arguments,
+            canonical: OnceLock::new(),
+            digest: OnceLock::new(),
             typed,
         })
     }

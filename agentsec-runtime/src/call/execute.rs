@@ -66,7 +66,7 @@ impl Dispatcher {
         let (grant, grant_jti) = match presented {
             Some(token) => (token.to_owned(), None),
             None => {
-                let minted = self.grants.mint(&GrantRequest {
+                let minted = self.grants.mint_token(&GrantRequest {
                     user: &call.user,
                     agent: &call.agent,
                     run: call.run_id,
@@ -75,7 +75,7 @@ impl Dispatcher {
                     spec,
                 });
                 match minted {
-                    Ok(grant) => (grant.token, Some(grant.claims.jti)),
+                    Ok((token, jti)) => (token, Some(jti)),
                     Err(source) => {
                         return refused(ToolError::Grant {
                             tool: spec.name.to_owned(),
@@ -110,15 +110,19 @@ impl Dispatcher {
                 }),
             };
         }
-        self.events.publish(SecurityEvent::ToolCalled {
-            run_id: call.run_id,
-            agent: call.agent.clone(),
-            tool: spec.name.to_owned(),
-            call_id: call.call_id,
-            irreversible: spec.is_irreversible(),
-            args_digest: validated.digest().to_owned(),
-        });
-        let digest = validated.digest().to_owned();
+        if self.events.is_listened_to() {
+            self.events.publish(SecurityEvent::ToolCalled {
+                run_id: call.run_id,
+                agent: call.agent.clone(),
+                tool: spec.name.to_owned(),
+                call_id: call.call_id,
+                irreversible: spec.is_irreversible(),
+                args_digest: validated.digest().to_owned(),
+            });
+        }
+        let digest = spec
+            .is_irreversible()
+            .then(|| validated.digest().to_owned());
         let span = tracing::info_span!(
             "tool.call",
             otel.name = %format_args!("execute_tool {}", spec.name),
@@ -160,7 +164,7 @@ impl Dispatcher {
                 user: call.user.id.clone(),
                 tool: spec.name.to_owned(),
                 call_id: call.call_id,
-                args_digest: digest,
+                args_digest: digest.unwrap_or_default(),
                 approver: call.approval.as_ref().map(|p| p.approver.clone()),
                 succeeded: result.is_ok(),
             });

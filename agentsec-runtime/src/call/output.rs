@@ -57,14 +57,14 @@ impl Dispatcher {
         if spec.untrusted {
             return Value::String(self.protect_text(scope, spec, value));
         }
-        let mut value = value;
         let redactor = self.redactor_for(scope);
-        let found = redactor.find(&value.to_string());
-        if !found.is_empty() {
+        let mut redacted = value.clone();
+        if redactor.redact_json(&mut redacted) {
+            // Rare: name what was found (the names, never the values).
+            let found = redactor.find(&value.to_string());
             self.publish_redacted(Some(scope.call.run_id), "tool_result", names_of(&found));
-            redactor.redact_json(&mut value);
         }
-        value
+        redacted
     }
 
     /// Redacts secrets and credential shapes from `text` leaving through

@@ -220,6 +220,11 @@ fn check_at(
     path: String,
     hops: usize,
 ) -> Result<(), StrictError> {
+    // Only objects can carry an unknown field, and only through objects and
+    // arrays: a scalar needs no look at its schema.
+    if !matches!(value, Value::Object(_) | Value::Array(_)) {
+        return Ok(());
+    }
     let schema = resolve(schema, root);
     // A value may match any branch of `anyOf`/`oneOf` (enums, `Option`s):
     // it is acceptable when one branch accepts all its fields.

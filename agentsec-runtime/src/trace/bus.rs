@@ -178,6 +178,16 @@ impl EventBus {
         self.subscribers.subscribe()
     }
 
+    /// Whether a published event would reach anyone: a sink, a subscriber,
+    /// the anomaly rules or an enabled `WARN` log. Hot paths ask before
+    /// building an event nobody would see.
+    pub fn is_listened_to(&self) -> bool {
+        !self.sinks.is_empty()
+            || self.anomalies.is_some()
+            || self.subscribers.receiver_count() > 0
+            || tracing::enabled!(target: "agentsec::security", tracing::Level::WARN)
+    }
+
     /// Stamps `event` with the current time and publishes it.
     pub fn publish(&self, event: SecurityEvent) {
         self.publish_envelope(&EventEnvelope::now(event));
@@ -206,7 +216,9 @@ impl EventBus {
             sink.publish(envelope);
         }
         // No subscriber is not an error: the event still reached the sinks.
-        let _ = self.subscribers.send(envelope.clone());
+        if self.subscribers.receiver_count() > 0 {
+            let _ = self.subscribers.send(envelope.clone());
+        }
     }
 }
 

@@ -218,15 +218,18 @@ impl GrantAuthority {
         Ok(Grant { token, claims })
     }
 
-    /// Mints the token of a grant for `request` without building its claims
-    /// as owned values. The token is the one [`GrantAuthority::mint`] would
-    /// sign. (The call pipeline records each grant's id, so it mints with
-    /// `mint`; this stays for the codec's tests.)
-    #[cfg(test)]
-    pub(crate) fn mint_token(&self, request: &GrantRequest<'_>) -> Result<String, GrantError> {
+    /// Mints the token of a grant for `request` and its id (`jti`), without
+    /// building its claims as owned values: what the call pipeline does on
+    /// every call. The token is the one [`GrantAuthority::mint`] would sign.
+    pub(crate) fn mint_token(
+        &self,
+        request: &GrantRequest<'_>,
+    ) -> Result<(String, String), GrantError> {
         let (now, jti) = (now_secs(), new_jti());
-        self.codec
-            .sign(&ClaimsView::new(request, now, self.expiry(now), &jti))
+        let token = self
+            .codec
+            .sign(&ClaimsView::new(request, now, self.expiry(now), &jti))?;
+        Ok((token, jti))
     }
 
     fn expiry(&self, now: u64) -> u64 {

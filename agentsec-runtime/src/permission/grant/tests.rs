@@ -29,7 +29,7 @@ fn a_minted_token_carries_the_same_claims_as_a_minted_grant() {
         spec: &SPEC,
     };
     let grant = authority.mint(&request).unwrap();
-    let token = authority.mint_token(&request).unwrap();
+    let (token, _) = authority.mint_token(&request).unwrap();
     let expected = GrantExpectation {
         spec: &SPEC,
         run,
