@@ -252,27 +252,8 @@ async fn workers_share_runs_and_take_over_a_dead_workers(backend: Backend) {
     backend.cleanup().await;
 }
 
-macro_rules! on_sqlite_and_postgres {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() {
-                super::$name(super::Backend::sqlite()).await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() {
-                let Some(backend) = super::Backend::postgres().await else {
-                    return;
-                };
-                super::$name(backend).await;
-            })*
-        }
-    };
-}
-
 on_sqlite_and_postgres!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     racing_approvers_one_wins,
     racing_resumes_one_drives,
     drivers_racing_past_the_leases_still_pay_once,

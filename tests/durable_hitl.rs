@@ -281,26 +281,6 @@ async fn resume_is_single_flight(backend: Backend) {
     f.done().await;
 }
 
-macro_rules! on_sqlite_and_postgres {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test]
-            async fn $name() {
-                super::$name(super::Backend::sqlite()).await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test]
-            async fn $name() {
-                let Some(backend) = super::Backend::postgres().await else {
-                    return;
-                };
-                super::$name(backend).await;
-            })*
-        }
-    };
-}
-
 on_sqlite_and_postgres!(
     parallel_calls_get_one_approval_each_and_list_by_agent_and_user,
     approved_calls_run_once_and_spend_carries_over,

@@ -131,26 +131,6 @@ async fn rewrite_roles(spec: &str, approval: uuid::Uuid, roles: &[String]) {
     }
 }
 
-macro_rules! on_sqlite_and_postgres {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test]
-            async fn $name() {
-                super::$name(super::Backend::sqlite()).await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test]
-            async fn $name() {
-                let Some(backend) = super::Backend::postgres().await else {
-                    return;
-                };
-                super::$name(backend).await;
-            })*
-        }
-    };
-}
-
 on_sqlite_and_postgres!(
     a_decision_refused_by_the_applications_policy_does_not_run,
     the_roles_and_tenant_of_a_decision_are_signed,

@@ -112,26 +112,6 @@ async fn a_reconciled_result_is_given_to_the_model(backend: Backend) {
     f.done().await;
 }
 
-macro_rules! on_sqlite_and_postgres {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test]
-            async fn $name() {
-                super::$name(super::Backend::sqlite()).await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test]
-            async fn $name() {
-                let Some(backend) = super::Backend::postgres().await else {
-                    return;
-                };
-                super::$name(backend).await;
-            })*
-        }
-    };
-}
-
 on_sqlite_and_postgres!(
     a_call_in_doubt_waits_for_reconciliation,
     a_reconciled_result_is_given_to_the_model,

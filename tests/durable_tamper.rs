@@ -105,26 +105,6 @@ async fn a_state_altered_to_act_for_another_user_is_refused(backend: Backend) {
     f.done().await;
 }
 
-macro_rules! on_sqlite_and_postgres {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test]
-            async fn $name() {
-                super::$name(super::Backend::sqlite()).await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test]
-            async fn $name() {
-                let Some(backend) = super::Backend::postgres().await else {
-                    return;
-                };
-                super::$name(backend).await;
-            })*
-        }
-    };
-}
-
 on_sqlite_and_postgres!(
     forged_replayed_rekeyed_and_altered_decisions_are_refused,
     a_state_altered_to_act_for_another_user_is_refused,

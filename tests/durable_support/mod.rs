@@ -350,3 +350,33 @@ fn temp_suffix() -> String {
     let random = uuid::Uuid::new_v4().simple().to_string();
     format!("{}_{n}_{}", std::process::id(), &random[..12])
 }
+
+/// Runs each named `async fn(Backend)` of the calling test file twice: on
+/// SQLite, and on PostgreSQL (which needs `DATABASE_URL`; CI sets it and
+/// fails when the server is unreachable, so there it never skips). An
+/// optional `#[tokio::test(...)]` attribute first sets the runtime flavour.
+#[allow(unused_macros)]
+macro_rules! on_sqlite_and_postgres {
+    (#[$test:meta] $($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[$test]
+            async fn $name() {
+                super::$name(super::Backend::sqlite()).await;
+            })*
+        }
+        mod postgres {
+            $(#[$test]
+            async fn $name() {
+                let Some(backend) = super::Backend::postgres().await else {
+                    return;
+                };
+                super::$name(backend).await;
+            })*
+        }
+    };
+    ($($name:ident),* $(,)?) => {
+        on_sqlite_and_postgres!(#[tokio::test] $($name),*);
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use on_sqlite_and_postgres;

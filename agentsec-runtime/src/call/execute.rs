@@ -19,11 +19,11 @@ use crate::trace::SecurityEvent;
 
 /// What executing a call produced.
 #[derive(Debug)]
-pub struct Executed {
+pub(crate) struct Executed {
     /// The id (`jti`) of the grant the call ran under, when one was minted.
-    pub grant_jti: Option<String>,
+    pub(crate) grant_jti: Option<String>,
     /// The tool's result, or why it did not produce one.
-    pub result: Result<Value, ToolError>,
+    pub(crate) result: Result<Value, ToolError>,
 }
 
 impl Dispatcher {
@@ -33,7 +33,7 @@ impl Dispatcher {
     /// tool, call and argument digest; mints the call's grant (or takes
     /// `presented`) and verifies it; then runs the body inside a `tool.call`
     /// span with a panic caught.
-    pub async fn execute(
+    pub(crate) async fn execute(
         &self,
         scope: &CallScope<'_>,
         validated: ValidatedCall,

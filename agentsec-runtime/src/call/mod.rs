@@ -20,7 +20,10 @@
 //!
 //! A tool cannot skip a step: [`Tool`](crate::tool::Tool) and
 //! [`DynTool`](crate::tool::DynTool) have no method that runs a call other
-//! than `execute`, which only this module calls, after the checks.
+//! than `execute`, which only this module calls, after the checks. Nor can
+//! the code around it: the public ways in are [`Dispatcher::dispatch`] and
+//! the engine, both the whole pipeline; [`Dispatcher::decode`] and
+//! [`Dispatcher::decide`] only look.
 
 mod approval;
 mod context;
@@ -36,7 +39,6 @@ pub use approval::ApprovalProof;
 pub use context::CallContext;
 pub use decide::{ApprovalReason, CallDecision, CallScope};
 pub use decode::ValidatedCall;
-pub use execute::Executed;
 pub use record::{ApprovalRecord, CallOutcome};
 
 use serde_json::Value;

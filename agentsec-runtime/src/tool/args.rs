@@ -61,17 +61,6 @@ pub fn decode_args<A: DeserializeOwned>(
     typed_args(schema, &value)
 }
 
-/// [`decode_args`] as it was checked against before the strict decoder; kept
-/// for the fuzz targets, which compare the two.
-#[cfg(feature = "fuzzing")]
-pub(crate) fn decode_args_slowly<A: DeserializeOwned>(
-    schema: &ToolSchema,
-    raw: &str,
-    limits: ArgLimits,
-) -> Result<A, ToolError> {
-    decode_args(schema, raw, limits)
-}
-
 pub(crate) fn invalid(schema: &ToolSchema, field: Option<String>, message: String) -> ToolError {
     ToolError::InvalidArguments {
         tool: schema.name.to_owned(),

@@ -29,8 +29,6 @@ use crate::BoxFuture;
 
 pub use crate::call::{ApprovalProof, CallContext};
 pub use agentsec_core::{args_digest, canonical_json};
-#[cfg(feature = "fuzzing")]
-pub(crate) use args::decode_args_slowly;
 pub(crate) use args::parse_args;
 pub use args::{ArgLimits, decode_args};
 pub use build_error::BuildError;
