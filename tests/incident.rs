@@ -218,5 +218,7 @@ async fn a_finished_run_is_reconstructed_from_the_store_alone() {
     assert_eq!(refunded.approver.as_deref(), Some("bob"));
     assert_eq!(refunded.returned, "refunded 900 on o1");
     assert!(refunded.grant_jti.is_some());
-    let _ = std::fs::remove_file(&path);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
 }

@@ -5,10 +5,38 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-pub fn temp_db(name: &str) -> PathBuf {
+/// A database path in a folder of its own, removed (with the database and
+/// anything else the test wrote there) when the test ends.
+pub struct TempDb {
+    dir: PathBuf,
+    path: PathBuf,
+}
+
+impl std::ops::Deref for TempDb {
+    type Target = PathBuf;
+
+    fn deref(&self) -> &PathBuf {
+        &self.path
+    }
+}
+
+impl AsRef<std::path::Path> for TempDb {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub fn temp_db(name: &str) -> TempDb {
     let dir = std::env::temp_dir().join(format!("agentsec-cli-{}-{}", std::process::id(), name));
     std::fs::create_dir_all(&dir).unwrap();
-    dir.join("agentsec.db")
+    let path = dir.join("agentsec.db");
+    TempDb { dir, path }
 }
 
 pub fn agentsec(args: &[&str]) -> Output {
