@@ -36,7 +36,7 @@ pub(crate) fn parse(text: &str, max_depth: usize) -> Result<Value, StrictError> 
     let seed = StrictValue {
         depth: 0,
         max_depth,
-        path: String::new(),
+        path: Step::Root,
     };
     let value = seed.deserialize(&mut de).map_err(from_json_error)?;
     de.end().map_err(from_json_error)?;
@@ -60,29 +60,39 @@ fn from_json_error(error: serde_json::Error) -> StrictError {
     }
 }
 
-struct StrictValue {
-    depth: usize,
-    max_depth: usize,
-    path: String,
+/// Where a value stands in the arguments, as a chain of borrowed steps: the
+/// path text (`items[2].sku`) is written only when an error names it, so a
+/// good call allocates nothing for it.
+#[derive(Clone, Copy)]
+enum Step<'p> {
+    Root,
+    Key(&'p Step<'p>, &'p str),
+    Index(&'p Step<'p>, usize),
 }
 
-impl StrictValue {
-    fn child(&self, segment: &str) -> Self {
-        Self {
-            depth: self.depth + 1,
-            max_depth: self.max_depth,
-            path: join(&self.path, segment),
+impl fmt::Display for Step<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Root => Ok(()),
+            Step::Key(parent, key) => {
+                if matches!(parent, Step::Root) {
+                    f.write_str(key)
+                } else {
+                    write!(f, "{parent}.{key}")
+                }
+            }
+            Step::Index(parent, index) => write!(f, "{parent}[{index}]"),
         }
     }
+}
 
-    fn item(&self, index: usize) -> Self {
-        Self {
-            depth: self.depth + 1,
-            max_depth: self.max_depth,
-            path: format!("{}[{index}]", self.path),
-        }
-    }
+struct StrictValue<'p> {
+    depth: usize,
+    max_depth: usize,
+    path: Step<'p>,
+}
 
+impl StrictValue<'_> {
     fn error<E: serde::de::Error>(&self, message: impl fmt::Display) -> E {
         E::custom(format_args!("{}\u{0}{message}", self.path))
     }
@@ -98,15 +108,7 @@ impl StrictValue {
     }
 }
 
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for StrictValue {
+impl<'de> DeserializeSeed<'de> for StrictValue<'_> {
     type Value = Value;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
@@ -114,7 +116,7 @@ impl<'de> DeserializeSeed<'de> for StrictValue {
     }
 }
 
-impl<'de> Visitor<'de> for StrictValue {
+impl<'de> Visitor<'de> for StrictValue<'_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -162,8 +164,16 @@ impl<'de> Visitor<'de> for StrictValue {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         self.enter()?;
         let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(self.item(items.len()))? {
-            items.push(item);
+        loop {
+            let child = StrictValue {
+                depth: self.depth + 1,
+                max_depth: self.max_depth,
+                path: Step::Index(&self.path, items.len()),
+            };
+            match seq.next_element_seed(child)? {
+                Some(item) => items.push(item),
+                None => break,
+            }
         }
         Ok(Value::Array(items))
     }
@@ -173,12 +183,17 @@ impl<'de> Visitor<'de> for StrictValue {
         let mut fields = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             if fields.contains_key(&key) {
-                let path = join(&self.path, &key);
+                let at = Step::Key(&self.path, &key);
                 return Err(A::Error::custom(format_args!(
-                    "{path}\u{0}the key appears twice; each field may be given once"
+                    "{at}\u{0}the key appears twice; each field may be given once"
                 )));
             }
-            let value = map.next_value_seed(self.child(&key))?;
+            let child = StrictValue {
+                depth: self.depth + 1,
+                max_depth: self.max_depth,
+                path: Step::Key(&self.path, &key),
+            };
+            let value = map.next_value_seed(child)?;
             fields.insert(key, value);
         }
         Ok(Value::Object(fields))
@@ -190,7 +205,7 @@ impl<'de> Visitor<'de> for StrictValue {
 /// `false`. `root` resolves `$ref`s. Recursion follows the value, so it is
 /// bounded by the parse depth.
 pub(crate) fn check_fields(value: &Value, schema: &Value, root: &Value) -> Result<(), StrictError> {
-    check_at(value, schema, root, String::new(), 0)
+    check_at(value, schema, root, Step::Root, 0)
 }
 
 /// `$ref` chains longer than this are not followed (a schema pointing at
@@ -217,7 +232,7 @@ fn check_at(
     value: &Value,
     schema: &Value,
     root: &Value,
-    path: String,
+    path: Step<'_>,
     hops: usize,
 ) -> Result<(), StrictError> {
     // Only objects can carry an unknown field, and only through objects and
@@ -235,7 +250,7 @@ fn check_at(
             }
             let mut first_error = None;
             for branch in branches {
-                match check_at(value, branch, root, path.clone(), hops + 1) {
+                match check_at(value, branch, root, path, hops + 1) {
                     Ok(()) => return Ok(()),
                     Err(e) => {
                         first_error.get_or_insert(e);
@@ -250,7 +265,7 @@ fn check_at(
     }
     if let Some(Value::Array(all)) = schema.get("allOf") {
         for branch in all {
-            check_at(value, branch, root, path.clone(), hops + 1)?;
+            check_at(value, branch, root, path, hops + 1)?;
         }
     }
     match value {
@@ -258,7 +273,7 @@ fn check_at(
             let properties = schema.get("properties").and_then(Value::as_object);
             let additional = schema.get("additionalProperties");
             for (key, field) in fields {
-                let field_path = join(&path, key);
+                let field_path = Step::Key(&path, key);
                 match properties.and_then(|p| p.get(key)) {
                     Some(sub) => check_at(field, sub, root, field_path, 0)?,
                     None => match additional {
@@ -272,7 +287,7 @@ fn check_at(
                                 format!("expected one of: {}", known.join(", "))
                             };
                             return Err(StrictError::at(
-                                field_path,
+                                field_path.to_string(),
                                 format!("unknown field; {expected}"),
                             ));
                         }
@@ -286,12 +301,12 @@ fn check_at(
         Value::Array(items) => {
             if let Some(sub) = schema.get("items") {
                 for (i, item) in items.iter().enumerate() {
-                    check_at(item, sub, root, format!("{path}[{i}]"), 0)?;
+                    check_at(item, sub, root, Step::Index(&path, i), 0)?;
                 }
             }
             if let Some(Value::Array(prefix)) = schema.get("prefixItems") {
                 for (i, (item, sub)) in items.iter().zip(prefix).enumerate() {
-                    check_at(item, sub, root, format!("{path}[{i}]"), 0)?;
+                    check_at(item, sub, root, Step::Index(&path, i), 0)?;
                 }
             }
             Ok(())
