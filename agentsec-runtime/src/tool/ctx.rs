@@ -57,8 +57,9 @@ impl std::fmt::Debug for ToolCtx {
 impl ToolCtx {
     /// A context for calling a tool's function directly in a unit test.
     ///
-    /// It carries no grant, so running a tool through the guarded path
-    /// ([`Tool::invoke`](super::Tool::invoke) or a dispatcher) with it fails.
+    /// It carries no grant and is never one the call pipeline runs a tool
+    /// with: the pipeline builds the context of each call itself, after the
+    /// call's checks passed.
     pub fn for_unit_test(user: UserIdentity) -> Self {
         Self {
             tool: "",

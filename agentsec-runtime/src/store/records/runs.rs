@@ -60,7 +60,7 @@ pub struct RunRecord {
     /// The engine's state, opaque to the store.
     pub state: serde_json::Value,
     /// Optimistic-concurrency version: 1 on creation, +1 on every update.
-    /// [`RunStore::update_run`](super::RunStore::update_run) only succeeds
+    /// [`RunStore::update_run`](crate::store::RunStore::update_run) only succeeds
     /// when this still matches the stored version.
     pub version: i64,
     /// When the run was created.
@@ -151,7 +151,7 @@ pub struct StepRecord {
     pub at: UnixMillis,
 }
 
-/// What [`RunStore::purge_before`](super::RunStore::purge_before) removed.
+/// What [`RunStore::purge_before`](crate::store::RunStore::purge_before) removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PurgeReport {
     /// Finished runs removed (with their approvals, intents and usage).
