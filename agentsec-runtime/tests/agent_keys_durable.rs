@@ -3,6 +3,8 @@
 //! compare-and-swap on the record's version, and stored rows treated as
 //! untrusted.
 
+mod pg_support;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -367,37 +369,14 @@ async fn rows_from_other_writers_and_corrupt_rows() {
 
 #[tokio::test]
 async fn life_cycle_in_postgres_store() {
-    use std::str::FromStr;
-
-    use sqlx::AssertSqlSafe;
-    use sqlx::postgres::{PgConnectOptions, PgPool};
-
-    let Ok(url) = std::env::var("DATABASE_URL") else {
-        println!("skipped: DATABASE_URL not set");
-        return;
-    };
-    let admin = PgPool::connect(&url).await.unwrap();
-    // Hex only: safe to splice into DDL.
-    let schema = format!("agentsec_keys_{}", uuid::Uuid::new_v4().simple());
-    sqlx::raw_sql(AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let options = PgConnectOptions::from_str(&url)
-        .unwrap()
-        .options([("search_path", schema.as_str())]);
-    let store = store::PostgresStore::connect_with(options, 2)
-        .await
-        .unwrap();
-    let outcome = tokio::spawn(life_cycle(Arc::new(store.clone()))).await;
-    store.pool().close().await;
-    sqlx::raw_sql(AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic.into_panic());
-    }
+    pg_support::in_fresh_schema(|options| async move {
+        let store = store::PostgresStore::connect_with(options, 2)
+            .await
+            .unwrap();
+        life_cycle(Arc::new(store.clone())).await;
+        store.pool().close().await;
+    })
+    .await;
 }
 
 /// Two stores (two pools, as two processes would have) on one PostgreSQL
@@ -405,25 +384,7 @@ async fn life_cycle_in_postgres_store() {
 /// the same read, never both win — the revocation is not lost.
 #[tokio::test]
 async fn two_pools_racing_rotate_and_revoke_lose_nothing() {
-    use std::str::FromStr;
-
-    use sqlx::AssertSqlSafe;
-    use sqlx::postgres::{PgConnectOptions, PgPool};
-
-    let Ok(url) = std::env::var("DATABASE_URL") else {
-        println!("skipped: DATABASE_URL not set");
-        return;
-    };
-    let admin = PgPool::connect(&url).await.unwrap();
-    let schema = format!("agentsec_keyrace_{}", uuid::Uuid::new_v4().simple());
-    sqlx::raw_sql(AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let options = PgConnectOptions::from_str(&url)
-        .unwrap()
-        .options([("search_path", schema.as_str())]);
-    let outcome = tokio::spawn(async move {
+    pg_support::in_fresh_schema(|options| async move {
         let cli = store::PostgresStore::connect_with(options.clone(), 2)
             .await
             .unwrap();
@@ -488,12 +449,4 @@ async fn two_pools_racing_rotate_and_revoke_lose_nothing() {
         service.pool().close().await;
     })
     .await;
-    sqlx::raw_sql(AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    admin.close().await;
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic.into_panic());
-    }
 }

@@ -4,14 +4,14 @@
 //! successor move out of the JSON in `cidrs` into their own columns.
 //! PostgreSQL needs `DATABASE_URL` (a schema of its own, dropped after).
 
-use std::str::FromStr;
+mod pg_support;
+
 use std::sync::Arc;
 
 use agentsec_runtime::identity::KeyStore;
 use agentsec_runtime::identity::keys::RunStoreKeys;
 use agentsec_runtime::store::{PostgresStore, RunStore, SqliteStore};
-use sqlx::AssertSqlSafe;
-use sqlx::postgres::{PgConnectOptions, PgPool};
+use sqlx::postgres::PgPool;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 
 /// What the hand-written runner did: the first migration and its record.
@@ -80,20 +80,7 @@ async fn a_legacy_sqlite_database_is_adopted_and_migrated() {
 
 #[tokio::test]
 async fn a_legacy_postgres_database_is_adopted_and_migrated() {
-    let Ok(url) = std::env::var("DATABASE_URL") else {
-        println!("skipped: DATABASE_URL not set");
-        return;
-    };
-    let admin = PgPool::connect(&url).await.unwrap();
-    let schema = format!("agentsec_legacy_{}", uuid::Uuid::new_v4().simple());
-    sqlx::raw_sql(AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let options = PgConnectOptions::from_str(&url)
-        .unwrap()
-        .options([("search_path", schema.as_str())]);
-    let outcome = tokio::spawn(async move {
+    pg_support::in_fresh_schema(|options| async move {
         let pool = PgPool::connect_with(options.clone()).await.unwrap();
         sqlx::raw_sql(include_str!("../migrations/postgres/0001_init.sql"))
             .execute(&pool)
@@ -121,12 +108,4 @@ async fn a_legacy_postgres_database_is_adopted_and_migrated() {
         again.pool().close().await;
     })
     .await;
-    sqlx::raw_sql(AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    admin.close().await;
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic.into_panic());
-    }
 }

@@ -3,54 +3,13 @@
 //! schema of its own, dropped afterwards, so parallel runs do not collide.
 
 mod conformance;
+mod pg_support;
 
 use std::future::Future;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use agentsec_runtime::store::{NewRun, PostgresStore, RunStore};
-use sqlx::AssertSqlSafe;
-use sqlx::postgres::{PgConnectOptions, PgPool};
-
-struct Schema {
-    admin: PgPool,
-    name: String,
-    options: PgConnectOptions,
-}
-
-async fn fresh_schema() -> Option<Schema> {
-    let Ok(url) = std::env::var("DATABASE_URL") else {
-        println!("skipped: DATABASE_URL not set");
-        return None;
-    };
-    let admin = PgPool::connect(&url)
-        .await
-        .expect("connect to DATABASE_URL");
-    // A random, fixed-alphabet name: safe to splice into DDL.
-    let name = format!("agentsec_test_{}", uuid::Uuid::new_v4().simple());
-    sqlx::raw_sql(AssertSqlSafe(format!("CREATE SCHEMA {name}")))
-        .execute(&admin)
-        .await
-        .expect("create schema");
-    let options = PgConnectOptions::from_str(&url)
-        .expect("parse DATABASE_URL")
-        .options([("search_path", name.as_str())]);
-    Some(Schema {
-        admin,
-        name,
-        options,
-    })
-}
-
-impl Schema {
-    async fn drop(self) {
-        sqlx::raw_sql(AssertSqlSafe(format!("DROP SCHEMA {} CASCADE", self.name)))
-            .execute(&self.admin)
-            .await
-            .expect("drop schema");
-        self.admin.close().await;
-    }
-}
+use pg_support::fresh_schema;
 
 async fn with_postgres<F, Fut>(body: F)
 where
