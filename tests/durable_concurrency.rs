@@ -35,7 +35,9 @@ struct Process {
 }
 
 async fn process(store: &Arc<dyn RunStore>, name: &str, effects: &std::path::Path) -> Process {
-    let checkpoints = StoreCheckpoints::new(store.clone()).with_owner(name);
+    let checkpoints = StoreCheckpoints::new(store.clone())
+        .with_owner(name)
+        .with_approval_key(DecisionSigner::new(SIGNING_KEY.to_vec()).unwrap());
     Process {
         runtime: runtime(&checkpoints, effects, PlanModel::payment_and_transfer()).await,
         approvals: approvals(&checkpoints),

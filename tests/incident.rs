@@ -107,7 +107,11 @@ async fn a_finished_run_is_reconstructed_from_the_store_alone() {
     let _ = std::fs::remove_file(&path);
     let run_id = {
         let store: Arc<dyn RunStore> = Arc::new(SqliteStore::open(&path).await.unwrap());
-        let checkpoints = Arc::new(StoreCheckpoints::new(store.clone()).with_owner("app"));
+        let checkpoints = Arc::new(
+            StoreCheckpoints::new(store.clone())
+                .with_owner("app")
+                .with_approval_key(DecisionSigner::new(vec![7; 32]).unwrap()),
+        );
         let model = ScriptedModel::new([
             ScriptedReply::tool_call("list_orders", json!({"limit": 2})),
             ScriptedReply::tool_call(

@@ -217,6 +217,7 @@ fn checkpoints(store: Arc<dyn RunStore>, owner: &str) -> StoreCheckpoints {
     StoreCheckpoints::new(store)
         .with_owner(format!("{owner}-{}", std::process::id()))
         .with_lease(LEASE)
+        .with_approval_key(DecisionSigner::new(SIGNING_KEY.to_vec()).expect("key"))
 }
 
 /// Approves every pending call of `run_id` as bob and resumes the run.

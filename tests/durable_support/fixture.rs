@@ -31,7 +31,11 @@ impl Fixture {
         configure: impl FnOnce(StoreCheckpoints) -> StoreCheckpoints,
     ) -> Self {
         let store = backend.open().await;
-        let checkpoints = configure(StoreCheckpoints::new(store.clone()).with_owner("test"));
+        let checkpoints = configure(
+            StoreCheckpoints::new(store.clone())
+                .with_owner("test")
+                .with_approval_key(signer()),
+        );
         let effects = backend.effects();
         let runtime = runtime(&checkpoints, &effects, PlanModel::payment_and_transfer()).await;
         let approvals = Approvals::new(&checkpoints, signer());

@@ -81,7 +81,19 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let events = CollectingSink::default();
     let audit = AuditSink::spawn(store.clone()).map_err(|e| CliError::Failed(e.to_string()))?;
     let bus = EventBus::default().with(events.clone()).with(audit.clone());
-    let checkpoints = Arc::new(StoreCheckpoints::new(store.clone()).with_owner("support-app"));
+    // Decisions are signed; the application and the CLI share the key (in
+    // production both read it from the secret store).
+    let key: Vec<u8> = (0..32u8)
+        .map(|i| i.wrapping_mul(37).wrapping_add(11))
+        .collect();
+    let signer = || DecisionSigner::new(key.clone()).map_err(|e| CliError::Failed(e.to_string()));
+    // The application verifies every approved call's signed decision with
+    // the key before the call runs.
+    let checkpoints = Arc::new(
+        StoreCheckpoints::new(store.clone())
+            .with_owner("support-app")
+            .with_approval_key(signer()?),
+    );
     let shop = Arc::new(Shop::default());
     let runtime = AgentRuntime::<SupportAgent>::builder()
         .model(model)
@@ -94,12 +106,6 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> Result<(), CliError> {
         .build()
         .await
         .map_err(|e| CliError::Failed(e.to_string()))?;
-    // Decisions are signed; the application and the CLI share the key (in
-    // production both read it from the secret store).
-    let key: Vec<u8> = (0..32u8)
-        .map(|i| i.wrapping_mul(37).wrapping_add(11))
-        .collect();
-    let signer = || DecisionSigner::new(key.clone()).map_err(|e| CliError::Failed(e.to_string()));
     // The application's policy: a support lead of the run's tenant, never
     // the customer herself. It is checked again when the run resumes, so a
     // decision made in the CLI cannot skip it.

@@ -3,9 +3,11 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use super::RunState;
+use super::{CallStatus, PendingCall, RunState};
 use crate::BoxFuture;
 use crate::identity::{CallId, RunId};
+use crate::store::Fence;
+use crate::tool::ApprovalProof;
 
 /// Why a state could not be saved or loaded.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +34,18 @@ pub enum CheckpointError {
     /// The backing store failed.
     #[error("checkpoint store failed: {0}")]
     Backend(String),
+    /// The state says a call was approved, but no signed decision in the
+    /// store verifies for it (its tool, call, arguments, run and the
+    /// approval policy): the state was altered, or the decision was.
+    #[error("run {run_id}: call {call_id} is marked approved but {reason}")]
+    Integrity {
+        /// The run.
+        run_id: RunId,
+        /// The call.
+        call_id: CallId,
+        /// What did not verify.
+        reason: String,
+    },
 }
 
 /// The intent to make an approved (or irreversible) call, written before
@@ -119,6 +133,73 @@ pub trait Checkpoints: Send + Sync + 'static {
     fn hand_off(&self, run_id: RunId) -> BoxFuture<'_, Result<(), CheckpointError>> {
         let _ = run_id;
         Box::pin(async { Ok(()) })
+    }
+
+    /// Checks the approval of a call `state` says was approved against what
+    /// was signed, before the call runs, and returns the proof it runs
+    /// under. [`CheckpointError::Integrity`] when nothing verifies.
+    ///
+    /// The default trusts the state (states that never leave the process,
+    /// as in [`MemoryCheckpoints`]); the durable
+    /// [`StoreCheckpoints`](super::StoreCheckpoints) verify the signed
+    /// decision in the store.
+    fn verify_approval<'a>(
+        &'a self,
+        state: &'a RunState,
+        call: &'a PendingCall,
+    ) -> BoxFuture<'a, Result<ApprovalProof, CheckpointError>> {
+        let result = match &call.status {
+            CallStatus::Approved { proof } => Ok(proof.clone()),
+            _ => Err(CheckpointError::Integrity {
+                run_id: state.run_id,
+                call_id: call.call_id,
+                reason: "it is not approved".into(),
+            }),
+        };
+        Box::pin(std::future::ready(result))
+    }
+
+    /// The fence of the caller's lease on the run (taking the lease when it
+    /// is free), captured once when a driver starts on the run; `None` for
+    /// stores without leases.
+    fn fence(&self, run_id: RunId) -> BoxFuture<'_, Result<Option<Fence>, CheckpointError>> {
+        let _ = run_id;
+        Box::pin(std::future::ready(Ok(None)))
+    }
+
+    /// [`LeaseLost`](CheckpointError::LeaseLost) unless `fence` is still the
+    /// run's lease (nobody took the run over since).
+    fn check_fence<'a>(
+        &'a self,
+        run_id: RunId,
+        fence: &'a Fence,
+    ) -> BoxFuture<'a, Result<(), CheckpointError>> {
+        let _ = (run_id, fence);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// [`begin_intent`](Self::begin_intent), atomically with a
+    /// [`check_fence`](Self::check_fence) when `fence` is given.
+    fn begin_intent_fenced<'a>(
+        &'a self,
+        intent: &'a CallIntent,
+        fence: Option<&'a Fence>,
+    ) -> BoxFuture<'a, Result<IntentBegin, CheckpointError>> {
+        let _ = fence;
+        self.begin_intent(intent)
+    }
+
+    /// [`finish_intent`](Self::finish_intent), atomically with a
+    /// [`check_fence`](Self::check_fence) when `fence` is given.
+    fn finish_intent_fenced<'a>(
+        &'a self,
+        run_id: RunId,
+        call_id: CallId,
+        outcome: &'a IntentOutcome,
+        fence: Option<&'a Fence>,
+    ) -> BoxFuture<'a, Result<(), CheckpointError>> {
+        let _ = fence;
+        self.finish_intent(run_id, call_id, outcome)
     }
 
     /// The intent of a call, if one was written.

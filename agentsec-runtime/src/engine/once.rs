@@ -17,10 +17,13 @@
 
 use super::checkpoint::{CallIntent, IntentBegin, IntentOutcome};
 use super::run_loop::tool_message;
-use super::{Agent, AgentRuntime, CallStatus, EngineError, Phase, RunState};
+use super::{Agent, AgentRuntime, CallStatus, CheckpointError, EngineError, Phase, RunState};
 use crate::budget::{BudgetMeter, BudgetOutcome};
-use crate::identity::CallId;
+use crate::identity::{CallId, RunId};
 use crate::model::Message;
+use crate::store::Fence;
+use crate::tool::ApprovalProof;
+use crate::trace::SecurityEvent;
 
 /// The idempotency key of a call: stable across retries (the engine passes
 /// the same text as `CallContext::idempotency_key`).
@@ -48,6 +51,7 @@ impl<A: Agent> AgentRuntime<A> {
     pub(super) async fn before_step(
         &self,
         state: &mut RunState,
+        fence: Option<&Fence>,
     ) -> Result<BeforeStep, EngineError> {
         if state.phase != Phase::ToolCallsProposed {
             return Ok(BeforeStep::Step(None));
@@ -69,6 +73,11 @@ impl<A: Agent> AgentRuntime<A> {
         ) {
             return Ok(BeforeStep::Step(None));
         }
+        // The call runs under the signed decision, verified now, not under
+        // what the state says.
+        let proof = self.verified_proof(state, index).await?;
+        let call = &mut state.pending[index];
+        call.status = CallStatus::Approved { proof };
         let intent = CallIntent {
             run_id: state.run_id,
             call_id: call.call_id,
@@ -80,8 +89,11 @@ impl<A: Agent> AgentRuntime<A> {
             index,
             call_id: call.call_id,
         };
-        match self.checkpoints.begin_intent(&intent).await? {
-            IntentBegin::Started => Ok(BeforeStep::Step(Some(guard))),
+        match self.checkpoints.begin_intent_fenced(&intent, fence).await? {
+            IntentBegin::Started => {
+                self.still_fenced(state.run_id, fence).await?;
+                Ok(BeforeStep::Step(Some(guard)))
+            }
             IntentBegin::Existing(recorded) => match recorded.outcome {
                 Some(outcome) => {
                     tracing::info!(call_id = %intent.call_id, tool = %intent.tool,
@@ -96,11 +108,14 @@ impl<A: Agent> AgentRuntime<A> {
                 {
                     tracing::warn!(call_id = %intent.call_id, tool = %intent.tool,
                         "retrying an interrupted idempotent call with its idempotency key");
+                    self.still_fenced(state.run_id, fence).await?;
                     Ok(BeforeStep::Step(Some(guard)))
                 }
                 None => {
                     tracing::warn!(call_id = %intent.call_id, tool = %intent.tool,
-                        "an interrupted call may or may not have happened: needs reconciliation");
+                        idempotency_key = %intent.idempotency_key,
+                        "a call is in doubt (its intent has no result; it may or may not have \
+                         happened): needs reconciliation");
                     state.phase = Phase::NeedsReconciliation {
                         call_id: intent.call_id,
                         tool: intent.tool,
@@ -116,6 +131,7 @@ impl<A: Agent> AgentRuntime<A> {
         &self,
         state: &mut RunState,
         guard: Option<Guarded>,
+        fence: Option<&Fence>,
     ) -> Result<(), EngineError> {
         let Some(guard) = guard else {
             return Ok(());
@@ -138,10 +154,77 @@ impl<A: Agent> AgentRuntime<A> {
             // intent stays open, which is the truth as far as anyone knows.
             _ => return Ok(()),
         };
+        // A driver whose lease was taken over records nothing: the call
+        // stays in doubt for the new holder to reconcile.
         self.checkpoints
-            .finish_intent(state.run_id, guard.call_id, &outcome)
+            .finish_intent_fenced(state.run_id, guard.call_id, &outcome, fence)
             .await?;
         self.note_edit(state, guard.call_id);
+        Ok(())
+    }
+
+    /// Right before an approved call starts: the lease is still this
+    /// driver's (nobody took the run over while the intent was written).
+    async fn still_fenced(&self, run_id: RunId, fence: Option<&Fence>) -> Result<(), EngineError> {
+        if let Some(fence) = fence {
+            self.checkpoints.check_fence(run_id, fence).await?;
+        }
+        Ok(())
+    }
+
+    /// The proof the approved call at `index` runs under, from its verified
+    /// signed decision. When none verifies the run is stopped: a security
+    /// event, the run failed and saved, [`EngineError::ApprovalIntegrity`].
+    pub(super) async fn verified_proof(
+        &self,
+        state: &mut RunState,
+        index: usize,
+    ) -> Result<ApprovalProof, EngineError> {
+        let call = &state.pending[index];
+        match self.checkpoints.verify_approval(state, call).await {
+            Ok(proof) => Ok(proof),
+            Err(CheckpointError::Integrity {
+                run_id,
+                call_id,
+                reason,
+            }) => {
+                let tool = call.tool.clone();
+                tracing::error!(%run_id, %call_id, tool = %crate::escape::echo(&tool), %reason,
+                    "a call marked approved has no verifying decision: the run is stopped");
+                self.events.publish(SecurityEvent::ApprovalIntegrity {
+                    run_id,
+                    agent: state.agent.clone(),
+                    tool,
+                    call_id,
+                    reason: reason.clone(),
+                });
+                state.phase = Phase::Failed {
+                    error: format!(
+                        "integrity: call {call_id} is marked approved but {reason}; nothing ran"
+                    ),
+                };
+                self.save(state).await?;
+                Err(EngineError::ApprovalIntegrity {
+                    run_id,
+                    call_id,
+                    reason,
+                })
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Verifies every call the state says was approved, before a run that
+    /// was not paused for approval is continued (see [`Self::verified_proof`]).
+    pub(super) async fn verify_approved_calls(
+        &self,
+        state: &mut RunState,
+    ) -> Result<(), EngineError> {
+        for index in 0..state.pending.len() {
+            if matches!(state.pending[index].status, CallStatus::Approved { .. }) {
+                self.verified_proof(state, index).await?;
+            }
+        }
         Ok(())
     }
 

@@ -42,14 +42,19 @@ impl<A: Agent> AgentRuntime<A> {
     /// Continues a saved run from where it is (after a crash, or when a
     /// worker claimed it) until it completes, halts, fails or pauses. A run
     /// that waits for people is returned as it is.
+    ///
+    /// Every call the saved state says was approved is verified against its
+    /// signed decision first; one that does not verify stops the run
+    /// ([`EngineError::ApprovalIntegrity`]) with nothing run.
     pub async fn continue_run(&self, run_id: RunId) -> Result<RunReport, EngineError> {
-        let state = self.state(run_id).await?;
+        let mut state = self.state(run_id).await?;
         if state.phase.is_finished() {
             return Err(EngineError::Finished {
                 run_id,
                 phase: state.phase.name(),
             });
         }
+        self.verify_approved_calls(&mut state).await?;
         if let Phase::NeedsReconciliation { call_id, .. } = state.phase {
             return self.heal(state, call_id).await;
         }

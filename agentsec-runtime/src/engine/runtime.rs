@@ -73,6 +73,19 @@ pub enum EngineError {
         /// How it ended.
         phase: &'static str,
     },
+    /// The state said a call was approved, but no signed decision verifies
+    /// for it: nothing ran, the run was stopped (failed) and a
+    /// [`SecurityEvent::ApprovalIntegrity`](crate::trace::SecurityEvent::ApprovalIntegrity)
+    /// was published.
+    #[error("run {run_id} was stopped: call {call_id} is marked approved but {reason}")]
+    ApprovalIntegrity {
+        /// The run.
+        run_id: RunId,
+        /// The call.
+        call_id: crate::identity::CallId,
+        /// What did not verify.
+        reason: String,
+    },
     /// The run does not wait for this call to be reconciled.
     #[error("run {run_id} is not waiting for call {call_id} to be reconciled")]
     NotReconciling {
@@ -361,6 +374,13 @@ impl<A: Agent> AgentRuntime<A> {
             gen_ai.request.model = A::SPEC.model.unwrap_or(""),
         );
         self.attach_redactor(&mut state).await;
+        // The lease this driver holds, as of now: a driver paused past it
+        // (another worker took the run over) writes no intent, starts no
+        // approved call and records no result (see `once.rs`).
+        let fence = match RunOutcome::of(&state) {
+            Some(_) => None,
+            None => self.checkpoints.fence(state.run_id).await?,
+        };
         async {
             loop {
                 if let Some(outcome) = RunOutcome::of(&state) {
@@ -372,11 +392,11 @@ impl<A: Agent> AgentRuntime<A> {
                 }
                 // An approved call's intent is committed before the step
                 // runs it, and its result right after (see `once.rs`).
-                match self.before_step(&mut state).await? {
+                match self.before_step(&mut state, fence.as_ref()).await? {
                     super::once::BeforeStep::Step(guard) => {
                         self.step(&mut state).await;
                         self.note_secrets_read(&mut state);
-                        self.after_step(&mut state, guard).await?;
+                        self.after_step(&mut state, guard, fence.as_ref()).await?;
                     }
                     super::once::BeforeStep::Done => {}
                 }

@@ -15,7 +15,9 @@
 //!   approvers exactly one wins ([`StoreError::NotPending`] for the other);
 //! - one intent per tool call, ever ([`StoreError::DuplicateIntent`]), and
 //!   one result per intent: an approved irreversible action runs at most once;
-//! - a run is leased to one worker at a time ([`StoreError::Busy`]);
+//! - a run is leased to one worker at a time ([`StoreError::Busy`]), and
+//!   every taking of the lease raises the run's epoch: a writer paused past
+//!   its lease is fenced off ([`Fence`]);
 //! - the audit log is a hash chain whose appends are serialized;
 //!   [`RunStore::verify_audit`] names the first altered, missing or reordered
 //!   entry, and retention ([`RunStore::purge_before`]) never touches it;
@@ -27,6 +29,7 @@
 
 mod audit;
 mod error;
+mod fence;
 mod memory;
 mod postgres;
 mod records;
@@ -39,6 +42,7 @@ pub use audit::{
     verify_chain,
 };
 pub use error::StoreError;
+pub use fence::Fence;
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
 pub use records::{

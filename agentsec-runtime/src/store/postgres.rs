@@ -102,7 +102,8 @@ impl PostgresStore {
              AND (lease_until IS NULL OR lease_until <= $1) \
              ORDER BY updated_at, id LIMIT $2 FOR UPDATE SKIP LOCKED";
         const LEASE: &str = concat!(
-            "UPDATE runs SET lease_owner = $1, lease_until = $2 WHERE id = ANY($3) RETURNING ",
+            "UPDATE runs SET lease_owner = $1, lease_until = $2, lease_epoch = lease_epoch + 1 \
+             WHERE id = ANY($3) RETURNING ",
             q::run_cols!()
         );
         let mut tx = self.pool.begin().await?;

@@ -3,7 +3,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use super::{
-    AgentKeyRecord, ApprovalRecord, AuditEntry, AuditVerification, IntentRecord, NewApproval,
+    AgentKeyRecord, ApprovalRecord, AuditEntry, AuditVerification, Fence, IntentRecord, NewApproval,
     NewAuditEntry, NewIntent, NewRun, PurgeReport, RunFilter, RunRecord, StepRecord, StoreError,
     UnixMillis,
 };
@@ -204,9 +204,55 @@ pub trait RunStore: Send + Sync {
     /// does not hold it.
     fn release_lease<'a>(&'a self, run_id: RunId, worker: &'a str) -> StoreFuture<'a, ()>;
 
+    // --- fencing (a writer paused past its lease) ------------------------
+
+    /// The fence of `worker`'s live lease on the run: its owner id and the
+    /// run's lease epoch, which every taking of the lease (claim, takeover,
+    /// acquire) raised. [`LeaseLost`](StoreError::LeaseLost) when `worker`
+    /// holds no live lease.
+    ///
+    /// The default (a store without fencing) returns epoch 0 for anyone.
+    fn lease_fence<'a>(&'a self, run_id: RunId, worker: &'a str) -> StoreFuture<'a, Fence> {
+        let _ = run_id;
+        Box::pin(std::future::ready(Ok(Fence::new(worker, 0))))
+    }
+
+    /// Checks that `fence` is still the run's lease: same owner, same epoch,
+    /// not expired; [`LeaseLost`](StoreError::LeaseLost) otherwise.
+    fn check_fence<'a>(&'a self, run_id: RunId, fence: &'a Fence) -> StoreFuture<'a, ()> {
+        let _ = (run_id, fence);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// [`record_intent`](Self::record_intent) in one transaction with a
+    /// [`check_fence`](Self::check_fence): a writer whose lease was taken
+    /// over writes nothing ([`LeaseLost`](StoreError::LeaseLost)).
+    fn record_intent_fenced<'a>(
+        &'a self,
+        intent: &'a NewIntent,
+        fence: &'a Fence,
+    ) -> StoreFuture<'a, IntentRecord> {
+        let _ = fence;
+        self.record_intent(intent)
+    }
+
+    /// [`record_intent_result`](Self::record_intent_result) in one
+    /// transaction with a [`check_fence`](Self::check_fence).
+    fn record_intent_result_fenced<'a>(
+        &'a self,
+        run_id: RunId,
+        call_id: CallId,
+        result: &'a serde_json::Value,
+        fence: &'a Fence,
+    ) -> StoreFuture<'a, IntentRecord> {
+        let _ = fence;
+        self.record_intent_result(run_id, call_id, result)
+    }
+
     /// Leases one run (any status) for single-flight resume. While a live
     /// lease exists — anyone's, `worker`'s own included — the run is
-    /// [`Busy`](StoreError::Busy).
+    /// [`Busy`](StoreError::Busy). Taking the lease raises the run's epoch
+    /// (see [`Fence`]), as [`claim_runnable`](Self::claim_runnable) does.
     fn try_acquire_run<'a>(
         &'a self,
         run_id: RunId,

@@ -127,7 +127,8 @@ impl SqliteStore {
         // One statement: SQLite runs it under the database write lock, so two
         // workers cannot select the same free run.
         const CLAIM: &str = concat!(
-            "UPDATE runs SET lease_owner = $1, lease_until = $2 WHERE id IN (SELECT id FROM runs \
+            "UPDATE runs SET lease_owner = $1, lease_until = $2, lease_epoch = lease_epoch + 1 \
+             WHERE id IN (SELECT id FROM runs \
              WHERE status = 'running' AND (lease_until IS NULL OR lease_until <= $3) \
              ORDER BY updated_at, id LIMIT $4) RETURNING ",
             q::run_cols!()

@@ -203,6 +203,21 @@ pub enum SecurityEvent {
         /// [`args_digest`](super::args_digest) of the call's arguments.
         args_digest: String,
     },
+    /// A run's state said a call was approved, but no signed decision
+    /// verified for it (the state or the decision was altered in the
+    /// store): the call did not run and the run was stopped.
+    ApprovalIntegrity {
+        /// The run.
+        run_id: RunId,
+        /// The agent.
+        agent: String,
+        /// The tool.
+        tool: String,
+        /// The call.
+        call_id: CallId,
+        /// What did not verify.
+        reason: String,
+    },
     /// An irreversible call ran (its result is recorded). Goes to the audit log.
     IrreversibleExecuted {
         /// The run.
@@ -244,6 +259,7 @@ impl SecurityEvent {
             SecurityEvent::Anomaly { .. } => "anomaly",
             SecurityEvent::ToolCalled { .. } => "tool_called",
             SecurityEvent::IrreversibleExecuted { .. } => "irreversible_executed",
+            SecurityEvent::ApprovalIntegrity { .. } => "approval_integrity",
             SecurityEvent::ExfiltrationBlocked { .. } => "exfiltration_blocked",
         }
     }
@@ -266,6 +282,7 @@ impl SecurityEvent {
             | SecurityEvent::BudgetExceeded { run_id, .. }
             | SecurityEvent::ToolCalled { run_id, .. }
             | SecurityEvent::IrreversibleExecuted { run_id, .. }
+            | SecurityEvent::ApprovalIntegrity { run_id, .. }
             | SecurityEvent::ExfiltrationBlocked { run_id, .. } => Some(*run_id),
             SecurityEvent::SecretRedacted { run_id, .. }
             | SecurityEvent::Anomaly { run_id, .. } => *run_id,
@@ -286,6 +303,7 @@ impl SecurityEvent {
             | SecurityEvent::BudgetExceeded { agent, .. }
             | SecurityEvent::ToolCalled { agent, .. }
             | SecurityEvent::IrreversibleExecuted { agent, .. }
+            | SecurityEvent::ApprovalIntegrity { agent, .. }
             | SecurityEvent::ExfiltrationBlocked { agent, .. } => Some(agent),
             SecurityEvent::KeyRejected { agent, .. } | SecurityEvent::Anomaly { agent, .. } => {
                 agent.as_deref()

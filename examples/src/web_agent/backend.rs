@@ -139,7 +139,11 @@ impl Backend {
     /// A backend whose support agent is driven by `model`.
     pub async fn new(model: ScriptedModel) -> Result<Self, Box<dyn std::error::Error>> {
         let store: Arc<dyn RunStore> = Arc::new(MemoryStore::new());
-        let checkpoints = StoreCheckpoints::new(store);
+        // Decisions are signed with this key, and verified with it again
+        // before an approved call runs.
+        let key = random_bytes();
+        let checkpoints =
+            StoreCheckpoints::new(store).with_approval_key(DecisionSigner::new(key.clone())?);
         let shop = Arc::new(Shop::default());
         let runtime = AgentRuntime::<SupportAgent>::builder()
             .model(model)
@@ -150,7 +154,7 @@ impl Backend {
             .checkpoints(checkpoints.clone())
             .build()
             .await?;
-        let approvals = Approvals::new(&checkpoints, DecisionSigner::new(random_bytes())?)
+        let approvals = Approvals::new(&checkpoints, DecisionSigner::new(key)?)
             .with_policy(
                 ApprovalPolicy::default()
                     .four_eyes()

@@ -4,9 +4,10 @@
 use super::{StoreCheckpoints, approval_id, store_error};
 use crate::BoxFuture;
 use crate::engine::checkpoint::{CallIntent, IntentBegin, IntentOutcome, RecordedIntent};
-use crate::engine::{CheckpointError, Checkpoints, RunState};
+use crate::engine::{CheckpointError, Checkpoints, PendingCall, RunState};
 use crate::identity::{CallId, RunId};
-use crate::store::{NewIntent, StoreError};
+use crate::store::{Fence, NewIntent, StoreError};
+use crate::tool::ApprovalProof;
 
 fn decode_outcome(
     run_id: RunId,
@@ -18,6 +19,29 @@ fn decode_outcome(
             "run {run_id}: corrupt result of call {call_id}: {e}"
         ))
     })
+}
+
+/// The store's intent row for `intent`.
+pub(super) fn new_intent(intent: &CallIntent) -> NewIntent {
+    NewIntent {
+        run_id: intent.run_id,
+        call_id: intent.call_id,
+        idempotency_key: intent.idempotency_key.clone(),
+        approval_id: intent.approved.then(|| approval_id(intent.call_id)),
+    }
+}
+
+impl StoreCheckpoints {
+    /// The intent found when writing `intent` found one.
+    pub(super) async fn existing(&self, intent: &CallIntent) -> Result<IntentBegin, CheckpointError> {
+        let recorded = self.intent(intent.run_id, intent.call_id).await?;
+        recorded.map(IntentBegin::Existing).ok_or_else(|| {
+            CheckpointError::Backend(format!(
+                "the intent of call {} is both duplicate and missing",
+                intent.call_id
+            ))
+        })
+    }
 }
 
 impl Checkpoints for StoreCheckpoints {
@@ -37,23 +61,10 @@ impl Checkpoints for StoreCheckpoints {
         intent: &'a CallIntent,
     ) -> BoxFuture<'a, Result<IntentBegin, CheckpointError>> {
         Box::pin(async move {
-            let new = NewIntent {
-                run_id: intent.run_id,
-                call_id: intent.call_id,
-                idempotency_key: intent.idempotency_key.clone(),
-                approval_id: intent.approved.then(|| approval_id(intent.call_id)),
-            };
+            let new = new_intent(intent);
             match self.store.record_intent(&new).await {
                 Ok(_) => Ok(IntentBegin::Started),
-                Err(StoreError::DuplicateIntent { .. }) => {
-                    let recorded = self.intent(intent.run_id, intent.call_id).await?;
-                    recorded.map(IntentBegin::Existing).ok_or_else(|| {
-                        CheckpointError::Backend(format!(
-                            "the intent of call {} is both duplicate and missing",
-                            intent.call_id
-                        ))
-                    })
-                }
+                Err(StoreError::DuplicateIntent { .. }) => self.existing(intent).await,
                 Err(other) => Err(store_error(other)),
             }
         })
@@ -74,6 +85,55 @@ impl Checkpoints for StoreCheckpoints {
                 .map(|_| ())
                 .map_err(store_error)
         })
+    }
+
+    fn verify_approval<'a>(
+        &'a self,
+        state: &'a RunState,
+        call: &'a PendingCall,
+    ) -> BoxFuture<'a, Result<ApprovalProof, CheckpointError>> {
+        Box::pin(self.verify_approved(state, call))
+    }
+
+    fn fence(&self, run_id: RunId) -> BoxFuture<'_, Result<Option<Fence>, CheckpointError>> {
+        Box::pin(async move { self.current_fence(run_id).await.map(Some) })
+    }
+
+    fn check_fence<'a>(
+        &'a self,
+        run_id: RunId,
+        fence: &'a Fence,
+    ) -> BoxFuture<'a, Result<(), CheckpointError>> {
+        Box::pin(async move {
+            self.store
+                .check_fence(run_id, fence)
+                .await
+                .map_err(store_error)
+        })
+    }
+
+    fn begin_intent_fenced<'a>(
+        &'a self,
+        intent: &'a CallIntent,
+        fence: Option<&'a Fence>,
+    ) -> BoxFuture<'a, Result<IntentBegin, CheckpointError>> {
+        match fence {
+            Some(fence) => Box::pin(self.begin_fenced(intent, fence)),
+            None => self.begin_intent(intent),
+        }
+    }
+
+    fn finish_intent_fenced<'a>(
+        &'a self,
+        run_id: RunId,
+        call_id: CallId,
+        outcome: &'a IntentOutcome,
+        fence: Option<&'a Fence>,
+    ) -> BoxFuture<'a, Result<(), CheckpointError>> {
+        match fence {
+            Some(fence) => Box::pin(self.finish_fenced(run_id, call_id, outcome, fence)),
+            None => self.finish_intent(run_id, call_id, outcome),
+        }
     }
 
     fn hand_off(&self, run_id: RunId) -> BoxFuture<'_, Result<(), CheckpointError>> {

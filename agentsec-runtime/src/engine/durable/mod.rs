@@ -1,6 +1,7 @@
 //! The engine's checkpoints in a durable [`RunStore`].
 
 mod checkpoints;
+mod verify;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +10,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{CallStatus, CheckpointError, Phase, RunState};
+use crate::hitl::{ApprovalPolicy, DecisionSigner};
 use crate::identity::{CallId, RunId};
 use crate::store::{NewApproval, NewRun, RunRecord, RunStatus, RunStore, StoreError, UnixMillis};
 use crate::tool::args_digest;
@@ -60,6 +62,7 @@ pub struct StoreCheckpoints {
     owner: String,
     lease: Duration,
     approval_ttl: Duration,
+    approvals: verify::ApprovalCheck,
 }
 
 impl StoreCheckpoints {
@@ -75,7 +78,31 @@ impl StoreCheckpoints {
             ),
             lease: DEFAULT_LEASE,
             approval_ttl: DEFAULT_APPROVAL_TTL,
+            approvals: verify::ApprovalCheck {
+                key: None,
+                policy: ApprovalPolicy::default(),
+            },
         }
+    }
+
+    /// The key people's decisions are signed with (the one given to
+    /// [`Approvals`](crate::hitl::Approvals)). Before any approved call
+    /// runs — first time, after a resume, in whichever worker — its signed
+    /// decision is loaded from the store and verified with this key against
+    /// the call's tool, id, run and canonical arguments; a state that says
+    /// "approved" without one stops the run. Without a key, approved calls
+    /// do not run.
+    pub fn with_approval_key(mut self, key: DecisionSigner) -> Self {
+        self.approvals.key = Some(Arc::new(key));
+        self
+    }
+
+    /// The approval policy the approver signed into a decision must satisfy
+    /// when the call runs (default: [`ApprovalPolicy::default`]: the run's
+    /// tenant). Give it the policy [`Approvals`](crate::hitl::Approvals) uses.
+    pub fn with_approval_policy(mut self, policy: ApprovalPolicy) -> Self {
+        self.approvals.policy = policy;
+        self
     }
 
     /// The owner id leases are taken under (one per process or worker).

@@ -48,6 +48,8 @@ struct Inner {
     agent_usage: HashMap<String, Usage>,
     keys: BTreeMap<String, AgentKeyRecord>,
     audit: Vec<AuditEntry>,
+    /// Each run's lease epoch (see [`Fence`](crate::store::Fence)).
+    lease_epochs: HashMap<RunId, i64>,
 }
 
 impl MemoryStore {
@@ -234,6 +236,46 @@ impl RunStore for MemoryStore {
 
     fn release_lease<'a>(&'a self, run_id: RunId, worker: &'a str) -> StoreFuture<'a, ()> {
         self.run(move |inner| inner.release_lease(run_id, worker))
+    }
+
+    fn lease_fence<'a>(
+        &'a self,
+        run_id: RunId,
+        worker: &'a str,
+    ) -> StoreFuture<'a, crate::store::Fence> {
+        self.run(move |inner| inner.lease_fence(run_id, worker))
+    }
+
+    fn check_fence<'a>(
+        &'a self,
+        run_id: RunId,
+        fence: &'a crate::store::Fence,
+    ) -> StoreFuture<'a, ()> {
+        self.run(move |inner| inner.check_fence(run_id, fence))
+    }
+
+    fn record_intent_fenced<'a>(
+        &'a self,
+        intent: &'a NewIntent,
+        fence: &'a crate::store::Fence,
+    ) -> StoreFuture<'a, IntentRecord> {
+        self.run(move |inner| {
+            inner.check_fence(intent.run_id, fence)?;
+            inner.record_intent(intent)
+        })
+    }
+
+    fn record_intent_result_fenced<'a>(
+        &'a self,
+        run_id: RunId,
+        call_id: CallId,
+        result: &'a serde_json::Value,
+        fence: &'a crate::store::Fence,
+    ) -> StoreFuture<'a, IntentRecord> {
+        self.run(move |inner| {
+            inner.check_fence(run_id, fence)?;
+            inner.record_intent_result(run_id, call_id, result)
+        })
     }
 
     fn try_acquire_run<'a>(

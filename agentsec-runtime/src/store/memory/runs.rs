@@ -129,7 +129,43 @@ impl Inner {
                 r.lease_until = Some(now.saturating_add(lease));
                 r.clone()
             })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .inspect(|r| *self.lease_epochs.entry(r.id).or_default() += 1)
             .collect())
+    }
+
+    pub(super) fn lease_fence(
+        &mut self,
+        run_id: RunId,
+        worker: &str,
+    ) -> Result<crate::store::Fence, StoreError> {
+        let run = self.run_mut(run_id)?;
+        let live = run.lease_owner.as_deref() == Some(worker)
+            && run.lease_until.is_some_and(|until| until > UnixMillis::now());
+        if !live {
+            return Err(StoreError::LeaseLost {
+                run_id,
+                worker: worker.to_owned(),
+            });
+        }
+        let epoch = self.lease_epochs.get(&run_id).copied().unwrap_or(0);
+        Ok(crate::store::Fence::new(worker, epoch))
+    }
+
+    pub(super) fn check_fence(
+        &mut self,
+        run_id: RunId,
+        fence: &crate::store::Fence,
+    ) -> Result<(), StoreError> {
+        match self.lease_fence(run_id, &fence.owner) {
+            Ok(current) if current.epoch == fence.epoch => Ok(()),
+            Ok(_) => Err(StoreError::LeaseLost {
+                run_id,
+                worker: fence.owner.clone(),
+            }),
+            Err(error) => Err(error),
+        }
     }
 
     pub(super) fn renew_lease(
@@ -175,6 +211,8 @@ impl Inner {
         }
         run.lease_owner = Some(worker.to_owned());
         run.lease_until = Some(now.saturating_add(lease));
-        Ok(run.clone())
+        let record = run.clone();
+        *self.lease_epochs.entry(run_id).or_default() += 1;
+        Ok(record)
     }
 }

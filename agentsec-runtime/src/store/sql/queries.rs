@@ -203,7 +203,17 @@ pub(crate) const RENEW_LEASE: &str = concat!(
 pub(crate) const RELEASE_LEASE: &str =
     "UPDATE runs SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2";
 pub(crate) const ACQUIRE_RUN: &str = concat!(
-    "UPDATE runs SET lease_owner = $2, lease_until = $3 WHERE id = $1 \
+    "UPDATE runs SET lease_owner = $2, lease_until = $3, lease_epoch = lease_epoch + 1 WHERE id = $1 \
      AND (lease_until IS NULL OR lease_until <= $4) RETURNING ",
     run_cols!()
 );
+
+// Fencing. The check is an UPDATE that changes nothing: in PostgreSQL it
+// takes the run's row lock, in SQLite the write lock, so a takeover (which
+// raises the epoch) cannot commit between the check and the write after it.
+pub(crate) const LEASE_FENCE: &str =
+    "SELECT lease_epoch FROM runs WHERE id = $1 AND lease_owner = $2 AND lease_until > $3";
+pub(crate) const CHECK_FENCE: &str =
+    "SELECT 1 FROM runs WHERE id = $1 AND lease_owner = $2 AND lease_epoch = $3 AND lease_until > $4";
+pub(crate) const HOLD_FENCE: &str = "UPDATE runs SET lease_epoch = lease_epoch WHERE id = $1 \
+     AND lease_owner = $2 AND lease_epoch = $3 AND lease_until > $4";

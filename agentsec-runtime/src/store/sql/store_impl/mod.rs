@@ -7,10 +7,12 @@
 //! dialect-specific lease claim).
 
 mod approvals;
+mod fence;
 mod ledger;
 mod runs;
 
 pub(crate) use approvals::sql_approval_methods;
+pub(crate) use fence::sql_fence_methods;
 pub(crate) use ledger::sql_ledger_methods;
 pub(crate) use runs::sql_run_methods;
 
@@ -19,6 +21,7 @@ macro_rules! impl_sql_store {
         $crate::store::sql::store_impl::sql_run_methods!($store);
         $crate::store::sql::store_impl::sql_approval_methods!($store);
         $crate::store::sql::store_impl::sql_ledger_methods!($store);
+        $crate::store::sql::store_impl::sql_fence_methods!($store);
 
         // Each method delegates to the backend's inherent `sql_*` method.
         impl $crate::store::RunStore for $store {
@@ -182,6 +185,40 @@ macro_rules! impl_sql_store {
 
             fn release_lease<'a>(&'a self, run_id: RunId, worker: &'a str) -> StoreFuture<'a, ()> {
                 Box::pin(self.sql_release_lease(run_id, worker))
+            }
+
+            fn lease_fence<'a>(
+                &'a self,
+                run_id: RunId,
+                worker: &'a str,
+            ) -> StoreFuture<'a, $crate::store::Fence> {
+                Box::pin(self.sql_lease_fence(run_id, worker))
+            }
+
+            fn check_fence<'a>(
+                &'a self,
+                run_id: RunId,
+                fence: &'a $crate::store::Fence,
+            ) -> StoreFuture<'a, ()> {
+                Box::pin(self.sql_check_fence(run_id, fence))
+            }
+
+            fn record_intent_fenced<'a>(
+                &'a self,
+                intent: &'a NewIntent,
+                fence: &'a $crate::store::Fence,
+            ) -> StoreFuture<'a, IntentRecord> {
+                Box::pin(self.sql_record_intent_fenced(intent, fence))
+            }
+
+            fn record_intent_result_fenced<'a>(
+                &'a self,
+                run_id: RunId,
+                call_id: CallId,
+                result: &'a serde_json::Value,
+                fence: &'a $crate::store::Fence,
+            ) -> StoreFuture<'a, IntentRecord> {
+                Box::pin(self.sql_record_intent_result_fenced(run_id, call_id, result, fence))
             }
 
             fn try_acquire_run<'a>(
