@@ -44,7 +44,8 @@ async fn a_call_in_doubt_waits_for_reconciliation(backend: Backend) {
         report.outcome,
         RunOutcome::NeedsReconciliation {
             call_id: payment,
-            tool: "send_payment".into()
+            tool: "send_payment".into(),
+            idempotency_key: payment.to_string(),
         }
     );
     assert_eq!(f.status(run_id).await, RunStatus::NeedsReconciliation);

@@ -313,13 +313,19 @@ async fn recover(store: Arc<dyn RunStore>, effects: &Path) {
             }
             RunStatus::NeedsReconciliation => {
                 let state = runtime.state(run.id).await.expect("state");
-                let Phase::NeedsReconciliation { call_id, tool } = state.phase else {
+                let Phase::NeedsReconciliation {
+                    call_id,
+                    tool,
+                    idempotency_key,
+                } = state.phase
+                else {
                     panic!("status and phase disagree");
                 };
-                // The operator asks the outside world whether it happened.
+                // The operator asks the outside world whether the call with
+                // this idempotency key happened.
                 let happened = SideEffects::of(effects, &tool)
                     .iter()
-                    .any(|e| e["call"] == call_id.to_string());
+                    .any(|e| e["key"] == idempotency_key);
                 let resolution = if happened {
                     Resolution::Executed {
                         result: "confirmed in the bank's records".into(),

@@ -119,6 +119,7 @@ impl<A: Agent> AgentRuntime<A> {
                     state.phase = Phase::NeedsReconciliation {
                         call_id: intent.call_id,
                         tool: intent.tool,
+                        idempotency_key: intent.idempotency_key,
                     };
                     Ok(BeforeStep::Done)
                 }

@@ -20,8 +20,11 @@ pub enum Resolution {
         /// The result, as text.
         result: String,
     },
-    /// The call did not take effect. The model is told; it may propose the
-    /// call again, which then needs a new approval.
+    /// The call did not take effect: the person looked its idempotency key
+    /// up downstream and found nothing. The model is told; it may propose
+    /// the call again, which then needs a new approval. (A driver that
+    /// stalled inside the call and comes back later is fenced off: it
+    /// records nothing, and its lease no longer lets it start the call.)
     NotExecuted,
 }
 
@@ -104,9 +107,10 @@ impl<A: Agent> AgentRuntime<A> {
             Resolution::Executed { result } => IntentOutcome::Executed { content: result },
             Resolution::NotExecuted => IntentOutcome::Failed {
                 error: format!(
-                    "the call was interrupted and did not take effect (confirmed by {}); \
-                     propose it again if it is still needed",
-                    resolver.id
+                    "the call was interrupted; {} checked its idempotency key `{}` downstream \
+                     and found it did not take effect; propose it again if it is still needed",
+                    resolver.id,
+                    super::once::idempotency_key(call_id),
                 ),
             },
         };

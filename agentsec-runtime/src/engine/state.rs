@@ -30,6 +30,11 @@ pub enum Phase {
         call_id: CallId,
         /// Its tool.
         tool: String,
+        /// The idempotency key the call ran (or was about to run) with, as
+        /// the tool saw it in `ctx.idempotency_key()`: what to look up
+        /// downstream to find out whether it took effect.
+        #[serde(default)]
+        idempotency_key: String,
     },
     /// The model answered.
     Completed {
@@ -320,12 +325,16 @@ pub enum RunOutcome {
         /// The calls, each with what the approver needs to see.
         pending: Vec<PendingCall>,
     },
-    /// A call may or may not have happened; a person must reconcile it.
+    /// A call is in doubt: its intent was written but no result, so it may
+    /// or may not have taken effect (the process died or stalled while it
+    /// ran). A person looks its idempotency key up downstream and reconciles.
     NeedsReconciliation {
         /// The call in doubt.
         call_id: CallId,
         /// Its tool.
         tool: String,
+        /// The idempotency key the tool saw (`ctx.idempotency_key()`).
+        idempotency_key: String,
     },
     /// A limit stopped the run.
     Halted {
@@ -355,9 +364,14 @@ impl RunOutcome {
             Phase::AwaitingApproval => Some(RunOutcome::AwaitingApproval {
                 pending: state.awaiting_approval().cloned().collect(),
             }),
-            Phase::NeedsReconciliation { call_id, tool } => Some(RunOutcome::NeedsReconciliation {
+            Phase::NeedsReconciliation {
+                call_id,
+                tool,
+                idempotency_key,
+            } => Some(RunOutcome::NeedsReconciliation {
                 call_id: *call_id,
                 tool: tool.clone(),
+                idempotency_key: idempotency_key.clone(),
             }),
             _ => None,
         }
