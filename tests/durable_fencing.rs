@@ -298,6 +298,7 @@ async fn a_driver_paused_after_its_intent_does_not_pay_after_a_takeover(backend:
     // A wakes up: its lease was taken over; it does not start the call.
     resume_a.notify_one();
     let woke = a.await.unwrap();
+    assert_eq!(f.payments().len(), 1, "paid once: {:?}", f.payments());
     assert!(
         matches!(
             woke,
@@ -305,7 +306,6 @@ async fn a_driver_paused_after_its_intent_does_not_pay_after_a_takeover(backend:
         ),
         "{woke:?}"
     );
-    assert_eq!(f.payments().len(), 1, "paid once: {:?}", f.payments());
     assert_eq!(f.payments()[0]["call"], retry[0].call_id.to_string());
     assert_eq!(f.status(run_id).await, RunStatus::Completed);
     f.done().await;

@@ -133,7 +133,12 @@ impl ToolCtx {
     }
 
     /// The idempotency key of this call: stable across retries of the same
-    /// call, so an `idempotent` tool can pass it to the system it changes.
+    /// call (the same on every worker that runs it), so a tool can pass it
+    /// to the system it changes. Irreversible tools should always pass it
+    /// downstream (payment APIs accept one): with it, an approved call
+    /// takes effect exactly once even when a worker stalls inside it and
+    /// another takes the run over; a call left in doubt is reported with
+    /// this key for an operator to look up.
     pub fn idempotency_key(&self) -> Option<&str> {
         self.idempotency_key.as_deref()
     }
