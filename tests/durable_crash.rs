@@ -4,7 +4,10 @@
 //! new process. Every run must end completed, with every irreversible
 //! action executed at most once — exactly once where it was approved and
 //! reported as done — counted in an external, fsync'd side-effect log.
-//! Also: a run paused in one process is approved and completed from another.
+//! Also: a run paused in one process is approved and completed from another;
+//! and a process stopped with SIGSTOP right after writing a payment's intent,
+//! whose run another process takes over and finishes, does not pay when it
+//! is continued (fencing).
 //!
 //! Against SQLite always, and PostgreSQL when `DATABASE_URL` is set.
 
@@ -13,7 +16,8 @@ mod durable_support;
 use std::collections::BTreeSet;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Output, Stdio};
 
 use durable_support::*;
 use serde_json::Value;
@@ -227,4 +231,69 @@ async fn postgres_a_run_paused_in_one_process_completes_in_another() {
         return;
     };
     paused_here_approved_there(backend).await;
+}
+
+/// Process A stops (SIGSTOP) right after writing the payment's intent; B
+/// (`recover`) waits out A's lease, finds the payment in doubt, looks its
+/// idempotency key up in the outside world (nothing), reconciles it as not
+/// executed and finishes the run; then A is continued (SIGCONT). A's lease
+/// was taken over: it does not pay, and the run's record and the outside
+/// world agree.
+async fn stopped_then_continued(backend: Backend) {
+    let effects = backend.effects();
+    let effects_arg = effects.display().to_string();
+    let mut a = Command::new(CHILD)
+        .args(["stall", &backend.spec, &effects_arg])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn the stalling child");
+    let mut out = BufReader::new(a.stdout.take().expect("piped stdout"));
+    let mut line = String::new();
+    while line.trim() != "stopped" {
+        line.clear();
+        let read = out.read_line(&mut line).expect("read the child");
+        assert!(read > 0, "the child ended before stopping: {:?}", a.wait());
+    }
+    let recovered = child(&["recover", &backend.spec, &effects_arg]);
+    assert_ok(&recovered, "recover while A is stopped");
+    let summary: Value = serde_json::from_str(stdout(&recovered).trim()).expect("summary");
+
+    let pid = a.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-CONT", &pid])
+            .status()
+            .expect("kill -CONT")
+            .success()
+    );
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).expect("read the child");
+    let status = a.wait().expect("wait for A");
+    assert!(status.success(), "{status:?}: {rest}");
+    assert!(
+        rest.contains("woke err") && rest.contains("leased by another worker"),
+        "A was fenced off: {rest}"
+    );
+    let case = format!("{} SIGSTOP after the intent", backend.spec);
+    let mut paths = Paths::default();
+    check_run(&summary, &effects, &case, &mut paths);
+    assert_eq!(paths.payment_reconciled_as_not_executed, 1, "{summary}");
+    assert!(
+        SideEffects::of(&effects, "send_payment").is_empty(),
+        "A paid after its lease was taken over"
+    );
+    backend.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_stopped_process_does_not_pay_after_a_takeover() {
+    stopped_then_continued(Backend::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_stopped_process_does_not_pay_after_a_takeover() {
+    let Some(backend) = Backend::postgres().await else {
+        return;
+    };
+    stopped_then_continued(backend).await;
 }

@@ -8,11 +8,14 @@ mod durable_support;
 
 use std::sync::Arc;
 
-use agentsec::engine::{CallStatus, EngineError, PendingCall, Phase, RunState, Worker};
+use agentsec::engine::{
+    AgentRuntime, CallStatus, EngineError, PendingCall, Phase, RunState, Worker,
+};
 use agentsec::hitl::{ApprovalDecision, HitlError};
 use agentsec::prelude::*;
 use agentsec::store::RunStatus;
 use agentsec::tool_api::{ApprovalProof, canonical_json};
+use agentsec::trace::{CollectingSink, EventBus, SecurityEvent};
 use durable_support::fixture::*;
 use durable_support::*;
 use serde_json::json;
@@ -50,7 +53,15 @@ fn approved() -> CallStatus {
 /// A worker claims the run; nothing may be paid, and the run is stopped
 /// with an integrity error instead of being retried.
 async fn worker_refuses(f: &Fixture, run_id: RunId) {
-    let runtime = runtime(&f.checkpoints, &f.effects, PlanModel::payment_and_transfer()).await;
+    let events = CollectingSink::default();
+    let runtime = AgentRuntime::<PaymentsAgent>::builder()
+        .model(PlanModel::payment_and_transfer())
+        .state(SideEffects::new(&f.effects))
+        .checkpoints(f.checkpoints.clone())
+        .events(EventBus::default().with(events.clone()))
+        .build()
+        .await
+        .unwrap();
     let worker = Worker::new(&f.checkpoints).agent(Arc::new(runtime));
     let reports = worker.run_once().await.unwrap();
     assert!(f.payments().is_empty(), "paid: {:?}", f.payments());
@@ -62,6 +73,13 @@ async fn worker_refuses(f: &Fixture, run_id: RunId) {
         reports[0].outcome
     );
     assert_eq!(f.status(run_id).await, RunStatus::Failed);
+    // A security event names the run and the call.
+    let flagged: Vec<SecurityEvent> = events
+        .events()
+        .into_iter()
+        .filter(|e| matches!(e, SecurityEvent::ApprovalIntegrity { run_id: r, .. } if *r == run_id))
+        .collect();
+    assert_eq!(flagged.len(), 1, "{flagged:?}");
     // Stopped: no worker picks it up again.
     assert!(worker.run_once().await.unwrap().is_empty());
     assert!(f.payments().is_empty());

@@ -10,6 +10,10 @@
 //!   approval, printing the run id.
 //! - `approve <store> <effects> <run_id>`: approves the run's calls as bob,
 //!   resumes it and prints the run as JSON.
+//! - `stall <store> <effects>`: like `drive`, but instead of dying it stops
+//!   itself with SIGSTOP right after the payment's intent is written
+//!   (printing `stopped` first); once continued (SIGCONT) it goes on and
+//!   prints `woke ok` or `woke err <error>`.
 //!
 //! `<store>` is `sqlite:<path>` or `postgres:<schema>` (`DATABASE_URL`).
 
@@ -37,9 +41,25 @@ struct KillSwitch {
     inner: Arc<dyn RunStore>,
     passed: AtomicU64,
     kill_at: u64,
+    /// SIGSTOP after the first intent is written (the `stall` mode).
+    stop_after_intent: std::sync::atomic::AtomicBool,
 }
 
 impl KillSwitch {
+    /// Stops this process (SIGSTOP) the first time it is called in `stall`
+    /// mode, as an operator's `kill -STOP` or a frozen VM would.
+    fn stop_once(&self) {
+        if self.stop_after_intent.swap(false, Ordering::SeqCst) {
+            use std::io::Write;
+            println!("stopped");
+            let _ = std::io::stdout().flush();
+            let pid = std::process::id().to_string();
+            let _ = std::process::Command::new("kill")
+                .args(["-STOP", &pid])
+                .status();
+        }
+    }
+
     fn boundary(&self) {
         let n = self.passed.fetch_add(1, Ordering::SeqCst);
         if n == self.kill_at {
@@ -116,6 +136,41 @@ impl RunStore for KillSwitch {
     }
     fn record_intent<'a>(&'a self, intent: &'a NewIntent) -> StoreFuture<'a, IntentRecord> {
         counted!(self, self.inner.record_intent(intent))
+    }
+    fn record_intent_fenced<'a>(
+        &'a self,
+        intent: &'a NewIntent,
+        fence: &'a Fence,
+    ) -> StoreFuture<'a, IntentRecord> {
+        Box::pin(async move {
+            self.boundary();
+            let out = self.inner.record_intent_fenced(intent, fence).await;
+            self.boundary();
+            if out.is_ok() {
+                self.stop_once();
+            }
+            out
+        })
+    }
+    fn record_intent_result_fenced<'a>(
+        &'a self,
+        run_id: RunId,
+        call_id: CallId,
+        result: &'a serde_json::Value,
+        fence: &'a Fence,
+    ) -> StoreFuture<'a, IntentRecord> {
+        counted!(
+            self,
+            self.inner
+                .record_intent_result_fenced(run_id, call_id, result, fence)
+        )
+    }
+    // Reads: not boundaries.
+    fn lease_fence<'a>(&'a self, run_id: RunId, worker: &'a str) -> StoreFuture<'a, Fence> {
+        self.inner.lease_fence(run_id, worker)
+    }
+    fn check_fence<'a>(&'a self, run_id: RunId, fence: &'a Fence) -> StoreFuture<'a, ()> {
+        self.inner.check_fence(run_id, fence)
     }
     fn record_intent_result<'a>(
         &'a self,
@@ -273,6 +328,7 @@ async fn drive(store: Arc<dyn RunStore>, effects: &Path, kill_at: u64) {
         inner: store,
         passed: AtomicU64::new(0),
         kill_at,
+        stop_after_intent: false.into(),
     });
     let checkpoints = checkpoints(switch.clone(), "drive");
     let runtime = runtime(&checkpoints, effects, PlanModel::payment_and_transfer()).await;
@@ -285,6 +341,26 @@ async fn drive(store: Arc<dyn RunStore>, effects: &Path, kill_at: u64) {
         .await
         .expect("approve and resume");
     println!("boundaries {}", switch.passed.load(Ordering::SeqCst));
+}
+
+async fn stall(store: Arc<dyn RunStore>, effects: &Path) {
+    let switch = Arc::new(KillSwitch {
+        inner: store,
+        passed: AtomicU64::new(0),
+        kill_at: u64::MAX,
+        stop_after_intent: true.into(),
+    });
+    let checkpoints = checkpoints(switch.clone(), "stall");
+    let runtime = runtime(&checkpoints, effects, PlanModel::payment_and_transfer()).await;
+    let report = runtime
+        .start(alice(), "Pay acme and top up savings")
+        .await
+        .expect("start");
+    let approvals = approvals(&checkpoints);
+    match approve_and_resume(&approvals, &runtime, report.run_id).await {
+        Ok(()) => println!("woke ok"),
+        Err(error) => println!("woke err {error}"),
+    }
 }
 
 async fn recover(store: Arc<dyn RunStore>, effects: &Path) {
@@ -358,6 +434,7 @@ async fn main() {
     match arg(1) {
         "drive" => drive(store, effects, arg(4).parse().expect("kill_at")).await,
         "recover" => recover(store, effects).await,
+        "stall" => stall(store, effects).await,
         "start" => {
             let checkpoints = checkpoints(store, "start");
             let runtime = runtime(&checkpoints, effects, PlanModel::payment_and_transfer()).await;
