@@ -271,6 +271,10 @@ async fn stopped_then_continued(backend: Backend) {
     let status = a.wait().expect("wait for A");
     assert!(status.success(), "{status:?}: {rest}");
     assert!(
+        SideEffects::of(&effects, "send_payment").is_empty(),
+        "A paid after its lease was taken over: {rest}"
+    );
+    assert!(
         rest.contains("woke err") && rest.contains("leased by another worker"),
         "A was fenced off: {rest}"
     );
@@ -278,10 +282,6 @@ async fn stopped_then_continued(backend: Backend) {
     let mut paths = Paths::default();
     check_run(&summary, &effects, &case, &mut paths);
     assert_eq!(paths.payment_reconciled_as_not_executed, 1, "{summary}");
-    assert!(
-        SideEffects::of(&effects, "send_payment").is_empty(),
-        "A paid after its lease was taken over"
-    );
     backend.cleanup().await;
 }
 

@@ -135,7 +135,15 @@ impl RunStore for KillSwitch {
         counted!(self, self.inner.decide_approval(id, decision))
     }
     fn record_intent<'a>(&'a self, intent: &'a NewIntent) -> StoreFuture<'a, IntentRecord> {
-        counted!(self, self.inner.record_intent(intent))
+        Box::pin(async move {
+            self.boundary();
+            let out = self.inner.record_intent(intent).await;
+            self.boundary();
+            if out.is_ok() {
+                self.stop_once();
+            }
+            out
+        })
     }
     fn record_intent_fenced<'a>(
         &'a self,
