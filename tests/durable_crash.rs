@@ -14,9 +14,9 @@
 mod durable_support;
 
 use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Output, Stdio};
 
 use durable_support::*;

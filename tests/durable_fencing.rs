@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use agentsec::BoxFuture;
 use agentsec::engine::{
-    AgentRuntime, CallIntent, CheckpointError, Checkpoints, EngineError, IntentBegin, IntentOutcome,
-    PendingCall, RecordedIntent, Resolution, RunOutcome, RunState, StoreCheckpoints,
+    AgentRuntime, CallIntent, CheckpointError, Checkpoints, EngineError, IntentBegin,
+    IntentOutcome, PendingCall, RecordedIntent, Resolution, RunOutcome, RunState, StoreCheckpoints,
 };
 use agentsec::hitl::ApprovalDecision;
 use agentsec::model::{
@@ -179,9 +179,10 @@ impl ModelProvider for RetryingModel {
                     json!({"account": "savings", "amount_cents": 300}).to_string(),
                 ),
             ]
-        } else if results.iter().any(|(n, c, e)| {
-            *n == "send_payment" && *e && c.contains("did not take effect")
-        }) && !results.iter().any(|(n, _, e)| *n == "send_payment" && !*e)
+        } else if results
+            .iter()
+            .any(|(n, c, e)| *n == "send_payment" && *e && c.contains("did not take effect"))
+            && !results.iter().any(|(n, _, e)| *n == "send_payment" && !*e)
         {
             vec![ModelToolCall::new("call_retry", "send_payment", &payment)]
         } else {
@@ -257,7 +258,10 @@ async fn fixture(backend: Backend) -> (Fixture, AgentRuntime<PaymentsAgent>) {
 /// The payment is made once.
 async fn a_driver_paused_after_its_intent_does_not_pay_after_a_takeover(backend: Backend) {
     let (f, runtime_b) = fixture(backend).await;
-    let report = runtime_b.start(alice(), "Pay acme, top up savings").await.unwrap();
+    let report = runtime_b
+        .start(alice(), "Pay acme, top up savings")
+        .await
+        .unwrap();
     let RunOutcome::AwaitingApproval { pending } = report.outcome else {
         panic!("{:?}", report.outcome)
     };
@@ -292,7 +296,12 @@ async fn a_driver_paused_after_its_intent_does_not_pay_after_a_takeover(backend:
     };
     approve_all(&f, &retry).await;
     let done = f.approvals.resume(&runtime_b, run_id).await.unwrap();
-    assert_eq!(done.outcome, RunOutcome::Completed { answer: "done".into() });
+    assert_eq!(
+        done.outcome,
+        RunOutcome::Completed {
+            answer: "done".into()
+        }
+    );
     assert_eq!(f.payments().len(), 1, "B paid once");
 
     // A wakes up: its lease was taken over; it does not start the call.
@@ -317,7 +326,10 @@ async fn a_driver_paused_after_its_intent_does_not_pay_after_a_takeover(backend:
 /// idempotency key and reconciles it as executed. Paid once.
 async fn a_driver_paused_before_its_result_records_nothing_after_a_takeover(backend: Backend) {
     let (f, runtime_b) = fixture(backend).await;
-    let report = runtime_b.start(alice(), "Pay acme, top up savings").await.unwrap();
+    let report = runtime_b
+        .start(alice(), "Pay acme, top up savings")
+        .await
+        .unwrap();
     let RunOutcome::AwaitingApproval { pending } = report.outcome else {
         panic!("{:?}", report.outcome)
     };
@@ -373,7 +385,12 @@ async fn a_driver_paused_before_its_result_records_nothing_after_a_takeover(back
         )
         .await
         .unwrap();
-    assert_eq!(done.outcome, RunOutcome::Completed { answer: "done".into() });
+    assert_eq!(
+        done.outcome,
+        RunOutcome::Completed {
+            answer: "done".into()
+        }
+    );
     assert_eq!(f.payments().len(), 1, "paid once: {:?}", f.payments());
     f.done().await;
 }

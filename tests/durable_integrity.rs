@@ -68,7 +68,10 @@ async fn worker_refuses(f: &Fixture, run_id: RunId) {
     assert!(f.transfers().is_empty(), "booked: {:?}", f.transfers());
     assert_eq!(reports.len(), 1, "{reports:?}");
     assert!(
-        matches!(reports[0].outcome, Err(EngineError::ApprovalIntegrity { .. })),
+        matches!(
+            reports[0].outcome,
+            Err(EngineError::ApprovalIntegrity { .. })
+        ),
         "{:?}",
         reports[0].outcome
     );

@@ -3,9 +3,9 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use super::{
-    AgentKeyRecord, ApprovalRecord, AuditEntry, AuditVerification, Fence, IntentRecord, NewApproval,
-    NewAuditEntry, NewIntent, NewRun, PurgeReport, RunFilter, RunRecord, StepRecord, StoreError,
-    UnixMillis,
+    AgentKeyRecord, ApprovalRecord, AuditEntry, AuditVerification, Fence, IntentRecord,
+    NewApproval, NewAuditEntry, NewIntent, NewRun, PurgeReport, RunFilter, RunRecord, StepRecord,
+    StoreError, UnixMillis,
 };
 use crate::BoxFuture;
 use crate::hitl::ApprovalDecision;

@@ -154,12 +154,11 @@ impl Backend {
             .checkpoints(checkpoints.clone())
             .build()
             .await?;
-        let approvals = Approvals::new(&checkpoints, DecisionSigner::new(key)?)
-            .with_policy(
-                ApprovalPolicy::default()
-                    .four_eyes()
-                    .require_role(LEAD_ROLE),
-            );
+        let approvals = Approvals::new(&checkpoints, DecisionSigner::new(key)?).with_policy(
+            ApprovalPolicy::default()
+                .four_eyes()
+                .require_role(LEAD_ROLE),
+        );
         let sessions = JwtAuthenticator::builder(JwtAlgorithm::Hs256)
             .issuer(SESSION_ISSUER)
             .audience(SESSION_AUDIENCE)

@@ -33,7 +33,10 @@ pub(super) fn new_intent(intent: &CallIntent) -> NewIntent {
 
 impl StoreCheckpoints {
     /// The intent found when writing `intent` found one.
-    pub(super) async fn existing(&self, intent: &CallIntent) -> Result<IntentBegin, CheckpointError> {
+    pub(super) async fn existing(
+        &self,
+        intent: &CallIntent,
+    ) -> Result<IntentBegin, CheckpointError> {
         let recorded = self.intent(intent.run_id, intent.call_id).await?;
         recorded.map(IntentBegin::Existing).ok_or_else(|| {
             CheckpointError::Backend(format!(

@@ -80,7 +80,11 @@ impl StoreCheckpoints {
         if record.decided_at.is_none_or(|at| at > record.expires_at) {
             return Err(integrity("it was decided after its deadline".into()));
         }
-        let run = self.store.get_run(state.run_id).await.map_err(store_error)?;
+        let run = self
+            .store
+            .get_run(state.run_id)
+            .await
+            .map_err(store_error)?;
         let decided_by = record.decided_by.clone().unwrap_or_default();
         let mut approver =
             UserIdentity::new(decided_by.clone()).with_roles(record.decided_roles.clone());

@@ -142,7 +142,9 @@ impl Inner {
     ) -> Result<crate::store::Fence, StoreError> {
         let run = self.run_mut(run_id)?;
         let live = run.lease_owner.as_deref() == Some(worker)
-            && run.lease_until.is_some_and(|until| until > UnixMillis::now());
+            && run
+                .lease_until
+                .is_some_and(|until| until > UnixMillis::now());
         if !live {
             return Err(StoreError::LeaseLost {
                 run_id,

@@ -213,7 +213,6 @@ pub(crate) const ACQUIRE_RUN: &str = concat!(
 // raises the epoch) cannot commit between the check and the write after it.
 pub(crate) const LEASE_FENCE: &str =
     "SELECT lease_epoch FROM runs WHERE id = $1 AND lease_owner = $2 AND lease_until > $3";
-pub(crate) const CHECK_FENCE: &str =
-    "SELECT 1 FROM runs WHERE id = $1 AND lease_owner = $2 AND lease_epoch = $3 AND lease_until > $4";
+pub(crate) const CHECK_FENCE: &str = "SELECT 1 FROM runs WHERE id = $1 AND lease_owner = $2 AND lease_epoch = $3 AND lease_until > $4";
 pub(crate) const HOLD_FENCE: &str = "UPDATE runs SET lease_epoch = lease_epoch WHERE id = $1 \
      AND lease_owner = $2 AND lease_epoch = $3 AND lease_until > $4";
