@@ -130,7 +130,14 @@ async fn drivers_racing_past_the_leases_still_pay_once(backend: Backend) {
     let store = backend.open().await;
     let effects = backend.effects();
     let first = process(&store, "p0", &effects).await;
-    let (run_id, _) = paused_run(&first).await;
+    let (run_id, pending) = paused_run(&first).await;
+    for call in &pending {
+        first
+            .approvals
+            .approve(call.call_id.as_uuid(), &bob())
+            .await
+            .unwrap();
+    }
     // The approved calls are stored ready to run (as if a resume saved them
     // and died), and every driver skips single flight: only the intents
     // stand between them and paying twice.
