@@ -2,10 +2,16 @@
 //! again, it works again, without a restart. The full disk is simulated with
 //! `PRAGMA max_page_count` on a file database with one pooled connection.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use agentsec_runtime::store::{NewRun, RunStore, SqliteStore};
 use serde_json::json;
 use sqlx::AssertSqlSafe;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+
+/// The largest page count SQLite allows: a disk with room.
+const ROOMY: i64 = 1_073_741_823;
 
 #[tokio::test]
 async fn writes_work_again_once_the_full_disk_has_room() {
@@ -19,8 +25,20 @@ async fn writes_work_again_once_the_full_disk_has_room() {
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .foreign_keys(true);
+    // The "disk size" every connection sees, also one the pool opens later.
+    let disk = Arc::new(AtomicI64::new(ROOMY));
+    let size = disk.clone();
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
+        .after_connect(move |conn, _| {
+            let pages = size.load(Ordering::SeqCst);
+            Box::pin(async move {
+                sqlx::query(AssertSqlSafe(format!("PRAGMA max_page_count = {pages}")))
+                    .execute(conn)
+                    .await
+                    .map(|_| ())
+            })
+        })
         .connect_with(options)
         .await
         .unwrap();
@@ -52,10 +70,10 @@ async fn writes_work_again_once_the_full_disk_has_room() {
         }
     }
     assert!(full, "the simulated disk filled up");
-    assert!(store.append_step(run.id, "big", &big).await.is_err());
 
     // Room again: no restart, the same store.
-    sqlx::query("PRAGMA max_page_count = 1073741823")
+    disk.store(ROOMY, Ordering::SeqCst);
+    sqlx::query(AssertSqlSafe(format!("PRAGMA max_page_count = {ROOMY}")))
         .execute(store.pool())
         .await
         .unwrap();
