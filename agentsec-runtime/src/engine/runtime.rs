@@ -246,11 +246,13 @@ impl<A: Agent> AgentRuntimeBuilder<A> {
             .output_hosts(self.output_hosts)
             .events(self.events.clone());
         let dispatcher = A::register_tools(tools).build().await?;
+        // The engine's own events pass the same redactor as the pipeline's.
+        let events = self.events.with_redactor(dispatcher.redactor().clone());
         Ok(AgentRuntime {
             model,
             dispatcher,
             checkpoints: self.checkpoints,
-            events: self.events,
+            events,
             prices: self.prices,
             _agent: PhantomData,
         })
