@@ -106,6 +106,35 @@ pub trait Checkpoints: Send + Sync + 'static {
     /// Saves `state`; refuses a state whose `version` is not newer than the stored one.
     fn save<'a>(&'a self, state: &'a RunState) -> BoxFuture<'a, Result<(), CheckpointError>>;
 
+    /// Creates a run from its first state (version 1) and returns the run's
+    /// stored state.
+    ///
+    /// - `request_key`: the key of the client request creating the run. A
+    ///   key used before creates nothing: the returned state is that run's
+    ///   latest (a different `run_id` than `state`'s).
+    /// - `drive`: the caller drives the run now, so it takes the run's lease
+    ///   in the same write that creates the run (no worker can claim it in
+    ///   between); `false` leaves the run to whichever worker claims it.
+    ///
+    /// The default saves `state` and supports no request keys.
+    fn create<'a>(
+        &'a self,
+        state: &'a RunState,
+        request_key: Option<&'a str>,
+        drive: bool,
+    ) -> BoxFuture<'a, Result<RunState, CheckpointError>> {
+        let _ = drive;
+        Box::pin(async move {
+            if request_key.is_some() {
+                return Err(CheckpointError::Backend(
+                    "this checkpoint store does not keep request keys".into(),
+                ));
+            }
+            self.save(state).await?;
+            Ok(state.clone())
+        })
+    }
+
     /// The last saved state of `run_id`.
     fn load<'a>(
         &'a self,
@@ -214,6 +243,7 @@ pub trait Checkpoints: Send + Sync + 'static {
 #[derive(Default)]
 pub struct MemoryCheckpoints {
     runs: Mutex<HashMap<RunId, RunState>>,
+    request_keys: Mutex<HashMap<String, RunId>>,
     intents: Mutex<HashMap<(RunId, CallId), Option<IntentOutcome>>>,
 }
 
@@ -225,6 +255,37 @@ impl MemoryCheckpoints {
 }
 
 impl Checkpoints for MemoryCheckpoints {
+    fn create<'a>(
+        &'a self,
+        state: &'a RunState,
+        request_key: Option<&'a str>,
+        _drive: bool,
+    ) -> BoxFuture<'a, Result<RunState, CheckpointError>> {
+        let result = (|| {
+            let mut keys = self.request_keys.lock().unwrap_or_else(|p| p.into_inner());
+            let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(existing) = request_key
+                .and_then(|key| keys.get(key))
+                .and_then(|id| runs.get(id))
+            {
+                return Ok(existing.clone());
+            }
+            if runs.contains_key(&state.run_id) {
+                return Err(CheckpointError::Conflict {
+                    run_id: state.run_id,
+                    stored: 1,
+                    attempted: state.version,
+                });
+            }
+            if let Some(key) = request_key {
+                keys.insert(key.to_owned(), state.run_id);
+            }
+            runs.insert(state.run_id, state.clone());
+            Ok(state.clone())
+        })();
+        Box::pin(async move { result })
+    }
+
     fn save<'a>(&'a self, state: &'a RunState) -> BoxFuture<'a, Result<(), CheckpointError>> {
         let result = {
             let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());

@@ -22,6 +22,7 @@ mod lease;
 mod legacy;
 mod once;
 mod protect;
+mod request;
 mod resume;
 mod run_loop;
 mod runtime;

@@ -30,16 +30,17 @@ pub enum Resolution {
 
 impl<A: Agent> AgentRuntime<A> {
     /// Creates a run without driving it: a worker sharing the checkpoint
-    /// store picks it up (see `Worker`).
+    /// store picks it up (see `Worker`). Secrets the redactor knows are
+    /// removed from `input` first, as in [`start`](AgentRuntime::start). The
+    /// run is created in one write, unleased: once this returns the run
+    /// exists, whichever worker drives it. To retry safely, use
+    /// [`submit_with_key`](AgentRuntime::submit_with_key).
     pub async fn submit(
         &self,
         user: UserIdentity,
         input: impl Into<String>,
     ) -> Result<RunState, EngineError> {
-        let mut state = RunState::new(A::SPEC.name, A::SPEC.prompt_version, user, input.into());
-        self.save(&mut state).await?;
-        self.checkpoints.hand_off(state.run_id).await?;
-        Ok(state)
+        self.submit_request(user, input.into(), None).await
     }
 
     /// Continues a saved run from where it is (after a crash, or when a

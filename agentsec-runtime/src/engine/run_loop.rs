@@ -102,6 +102,9 @@ impl<A: Agent> AgentRuntime<A> {
         let mut response = match self.model.complete(&request).instrument(span.clone()).await {
             Ok(response) => response,
             Err(error) => {
+                // A provider's error body can echo the request (and what
+                // was in it): it is stored and shown only redacted.
+                let error = self.redact(state, "model_error", error.to_string());
                 state.phase = Phase::Failed {
                     error: format!("the model provider failed: {error}"),
                 };
@@ -129,6 +132,10 @@ impl<A: Agent> AgentRuntime<A> {
         for call in &mut response.tool_calls {
             call.arguments =
                 self.redact(state, "tool_arguments", std::mem::take(&mut call.arguments));
+            // The name and id are the model's text too: they are stored,
+            // sent back, traced and named in events.
+            call.name = self.redact(state, "tool_name", std::mem::take(&mut call.name));
+            call.id = self.redact(state, "tool_call_id", std::mem::take(&mut call.id));
         }
         state.messages.push(response.to_message());
         if let BudgetOutcome::Exceeded { cap, spent, limit } = meter.after_model_call(&state.spend)

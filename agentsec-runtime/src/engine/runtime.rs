@@ -86,6 +86,13 @@ pub enum EngineError {
         /// What did not verify.
         reason: String,
     },
+    /// The request id was used before with another input (see
+    /// [`AgentRuntime::start_with_key`]).
+    #[error("the request id was used before, for run {run_id}, with another input")]
+    RequestReused {
+        /// The run created with the request id.
+        run_id: RunId,
+    },
     /// The run does not wait for this call to be reconciled.
     #[error("run {run_id} is not waiting for call {call_id} to be reconciled")]
     NotReconciling {
@@ -252,11 +259,13 @@ impl<A: Agent> AgentRuntimeBuilder<A> {
             .output_hosts(self.output_hosts)
             .events(self.events.clone());
         let dispatcher = A::register_tools(tools).build().await?;
+        // The engine's own events pass the same redactor as the pipeline's.
+        let events = self.events.with_redactor(dispatcher.redactor().clone());
         Ok(AgentRuntime {
             model,
             dispatcher,
             checkpoints: self.checkpoints,
-            events: self.events,
+            events,
             prices: self.prices,
             _agent: PhantomData,
         })
@@ -326,17 +335,18 @@ impl<A: Agent> AgentRuntime<A> {
 
     /// Starts a run of the agent for `user` (authenticated by the
     /// application) with the user's `input`, and drives it until it
-    /// completes, halts, fails or waits for approval.
+    /// completes, halts, fails or waits for approval. Secrets the redactor
+    /// knows are removed from `input` first. The run is created with this
+    /// caller's lease in the same write, so no worker drives it meanwhile;
+    /// should a worker take it over later, `start` waits for it to end or
+    /// pause rather than fail. To retry safely, use
+    /// [`start_with_key`](AgentRuntime::start_with_key).
     pub async fn start(
         &self,
         user: UserIdentity,
         input: impl Into<String>,
     ) -> Result<RunReport, EngineError> {
-        // A credential pasted into the input is not sent to the model or stored.
-        let input = self.redactor().redact_str(&input.into()).into_owned();
-        let mut state = RunState::new(A::SPEC.name, A::SPEC.prompt_version, user, input);
-        self.save(&mut state).await?;
-        self.drive(state).await
+        self.start_request(user, input.into(), None).await
     }
 
     /// The saved state of a run.

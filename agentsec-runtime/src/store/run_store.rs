@@ -42,8 +42,10 @@ pub trait RunStore: Send + Sync {
 
     // --- runs -------------------------------------------------------------
 
-    /// Creates a run at version 1. An existing id is
-    /// [`Duplicate`](StoreError::Duplicate).
+    /// Creates a run at version 1, under `run.lease` when given (in the same
+    /// write). An existing id is [`Duplicate`](StoreError::Duplicate). A
+    /// `run.request_key` already used creates nothing and returns the run
+    /// created with it (whose id is not `run.id`).
     fn create_run<'a>(&'a self, run: &'a NewRun) -> StoreFuture<'a, RunRecord>;
 
     /// The run, or [`NotFound`](StoreError::NotFound).

@@ -2,10 +2,11 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Connection, SqlSafeStr, Sqlite, Transaction};
 
 use super::sql::decode::sql_decoders;
 use super::sql::prelude::*;
@@ -109,12 +110,39 @@ impl SqliteStore {
     /// `BEGIN IMMEDIATE` takes the write lock up front (waiting up to the busy
     /// timeout), so a transaction never fails half-way upgrading a read lock.
     async fn begin_write(&self) -> Result<Transaction<'static, Db>, StoreError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        let conn = self.clean_connection().await?;
+        Ok(Transaction::begin(conn, Some("BEGIN IMMEDIATE".into_sql_str())).await?)
     }
 
     /// A read transaction: in WAL mode its first read fixes the snapshot.
     async fn begin_snapshot(&self) -> Result<Transaction<'static, Db>, StoreError> {
-        Ok(self.pool.begin().await?)
+        let conn = self.clean_connection().await?;
+        Ok(Transaction::begin(conn, None).await?)
+    }
+
+    /// A pooled connection that sqlx does not think is inside a transaction.
+    ///
+    /// When the disk is full SQLite rolls the transaction back by itself; the
+    /// `ROLLBACK` sqlx then sends fails ("no transaction is active"), and
+    /// sqlx keeps counting the transaction as open on that connection: every
+    /// later `BEGIN IMMEDIATE` on it would fail ("attempted to call
+    /// begin_with at non-zero transaction depth") until the process
+    /// restarted. Such a connection is closed instead (the pool opens a
+    /// fresh one), so the store works again as soon as there is room.
+    async fn clean_connection(&self) -> Result<PoolConnection<Db>, StoreError> {
+        // Each stale connection is closed, so this ends after at most one
+        // pass over the pool.
+        for _ in 0..=self.pool.options().get_max_connections() {
+            let mut conn = self.pool.acquire().await?;
+            if !conn.is_in_transaction() {
+                return Ok(conn);
+            }
+            tracing::warn!("closing a SQLite connection left inside a failed transaction");
+            conn.close_on_drop();
+        }
+        Err(StoreError::Backend(
+            "every SQLite connection was left inside a failed transaction".into(),
+        ))
     }
 
     async fn claim_rows(

@@ -126,6 +126,9 @@ impl DispatcherBuilder {
         // registered with the reading run's redactor only.
         let redactor = Redactor::new();
         let checked = RedactingStore::new(self.secrets.clone(), redactor.clone());
+        // Security events carry what the model wrote (tool names, reasons):
+        // they pass the redactor before they are logged, exported or sent.
+        self.events = self.events.with_redactor(redactor.clone());
         self.redactor = redactor;
         let mut tools = HashMap::new();
         for tool in self.tools {

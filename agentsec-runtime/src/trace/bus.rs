@@ -7,6 +7,7 @@ use tokio::sync::{broadcast, mpsc};
 
 use super::anomaly::{AnomalyConfig, AnomalyRules};
 use super::{EventEnvelope, SecurityEvent};
+use crate::secrets::Redactor;
 
 /// Receives security events. Implementations must be quick: they are called
 /// inline by the engine (hand slow work to a channel or a task, as
@@ -133,6 +134,7 @@ pub struct EventBus {
     sinks: Vec<Arc<dyn EventSink>>,
     subscribers: broadcast::Sender<EventEnvelope>,
     anomalies: Option<Arc<AnomalyRules>>,
+    redactor: Option<Redactor>,
 }
 
 impl Default for EventBus {
@@ -141,6 +143,7 @@ impl Default for EventBus {
             sinks: Vec::new(),
             subscribers: broadcast::channel(SUBSCRIBER_CAPACITY).0,
             anomalies: None,
+            redactor: None,
         }
     }
 }
@@ -171,6 +174,30 @@ impl EventBus {
         self
     }
 
+    /// Passes every event through `redactor` before anything sees it: the
+    /// `WARN` log line, the sinks (audit, webhook, OTLP), the subscribers and
+    /// the anomaly rules get the redacted event. An
+    /// [`AgentRuntime`](crate::engine::AgentRuntime) (and a
+    /// [`Dispatcher`](crate::tool::Dispatcher)) sets its redactor on the bus
+    /// it is built with.
+    ///
+    /// ```
+    /// use agentsec_runtime::identity::RunId;
+    /// use agentsec_runtime::secrets::Redactor;
+    /// use agentsec_runtime::trace::{EventBus, SecurityEvent};
+    /// let redactor = Redactor::new();
+    /// let _ = redactor.register("canary", "canary-8b");
+    /// let bus = EventBus::default().with_redactor(redactor);
+    /// let mut events = bus.subscribe();
+    /// bus.publish(SecurityEvent::RunHalted { run_id: RunId::new(), agent: "a".into(), reason: "saw canary-8b".into() });
+    /// let seen = serde_json::to_string(&events.try_recv().unwrap()).unwrap();
+    /// assert!(!seen.contains("canary-8b") && seen.contains("[REDACTED:canary]"));
+    /// ```
+    pub fn with_redactor(mut self, redactor: Redactor) -> Self {
+        self.redactor = Some(redactor);
+        self
+    }
+
     /// A receiver of every event published from now on. A receiver that
     /// falls more than [`SUBSCRIBER_CAPACITY`] events behind loses the oldest
     /// (`RecvError::Lagged`); the publisher never waits for it.
@@ -196,12 +223,48 @@ impl EventBus {
     /// Publishes an already stamped event to every sink and subscriber, logs
     /// it at `WARN`, and runs the anomaly rules over it.
     pub fn publish_envelope(&self, envelope: &EventEnvelope) {
+        let redacted;
+        let envelope = match self.redacted(envelope) {
+            Ok(None) => envelope,
+            Ok(Some(clean)) => {
+                redacted = clean;
+                &redacted
+            }
+            Err(error) => {
+                // Never publish what could not be cleaned.
+                tracing::warn!(
+                    target: "agentsec::security",
+                    kind = envelope.event.kind(),
+                    %error,
+                    "a security event carrying a secret could not be redacted: dropped"
+                );
+                return;
+            }
+        };
         self.dispatch(envelope);
         if let Some(rules) = &self.anomalies {
             for anomaly in rules.observe(envelope) {
-                self.dispatch(&anomaly);
+                match self.redacted(&anomaly) {
+                    Ok(Some(clean)) => self.dispatch(&clean),
+                    Ok(None) => self.dispatch(&anomaly),
+                    Err(_) => {}
+                }
             }
         }
+    }
+
+    /// The event with every string field redacted, when the redactor found
+    /// something in it (`None`: nothing to redact).
+    fn redacted(&self, envelope: &EventEnvelope) -> Result<Option<EventEnvelope>, String> {
+        let Some(redactor) = &self.redactor else {
+            return Ok(None);
+        };
+        let mut value = serde_json::to_value(&envelope.event).map_err(|e| e.to_string())?;
+        if !redactor.redact_json(&mut value) {
+            return Ok(None);
+        }
+        let event = serde_json::from_value(value).map_err(|e| e.to_string())?;
+        Ok(Some(EventEnvelope::new(envelope.at, event)))
     }
 
     fn dispatch(&self, envelope: &EventEnvelope) {
@@ -234,6 +297,7 @@ impl std::fmt::Debug for EventBus {
             .field("sinks", &self.sinks.len())
             .field("subscribers", &self.subscribers.receiver_count())
             .field("anomaly_detection", &self.anomalies.is_some())
+            .field("redacted", &self.redactor.is_some())
             .finish()
     }
 }

@@ -59,6 +59,15 @@ impl Checkpoints for StoreCheckpoints {
         Box::pin(self.load_state(run_id))
     }
 
+    fn create<'a>(
+        &'a self,
+        state: &'a RunState,
+        request_key: Option<&'a str>,
+        drive: bool,
+    ) -> BoxFuture<'a, Result<RunState, CheckpointError>> {
+        Box::pin(self.create_run(state, request_key, drive))
+    }
+
     fn begin_intent<'a>(
         &'a self,
         intent: &'a CallIntent,

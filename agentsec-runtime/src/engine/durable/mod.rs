@@ -189,24 +189,48 @@ impl StoreCheckpoints {
         Ok(())
     }
 
+    /// Creates the run (see [`Checkpoints::create`](super::Checkpoints::create)):
+    /// one insert with its request key and, when `drive`, this owner's lease.
+    async fn create_run(
+        &self,
+        state: &RunState,
+        request_key: Option<&str>,
+        drive: bool,
+    ) -> Result<RunState, CheckpointError> {
+        let value = serde_json::to_value(state)
+            .map_err(|e| CheckpointError::Backend(format!("cannot encode run state: {e}")))?;
+        let mut run = NewRun::new(&state.agent, &state.user.id, value);
+        run.id = state.run_id;
+        run.tenant.clone_from(&state.user.tenant);
+        run.status = Self::status_of(&state.phase);
+        run.request_key = request_key.map(str::to_owned);
+        run.lease = drive.then(|| {
+            (
+                self.owner.clone(),
+                UnixMillis::now().saturating_add(self.lease),
+            )
+        });
+        let record = self.store.create_run(&run).await.map_err(|e| match e {
+            StoreError::Duplicate { .. } => CheckpointError::Conflict {
+                run_id: state.run_id,
+                stored: 1,
+                attempted: state.version,
+            },
+            other => store_error(other),
+        })?;
+        if record.id == state.run_id {
+            return Ok(state.clone());
+        }
+        // The request created its run before: that run is the answer.
+        decode_state(record)
+    }
+
     async fn save_state(&self, state: &RunState) -> Result<(), CheckpointError> {
         let value = serde_json::to_value(state)
             .map_err(|e| CheckpointError::Backend(format!("cannot encode run state: {e}")))?;
         let status = Self::status_of(&state.phase);
         if state.version <= 1 {
-            let mut run = NewRun::new(&state.agent, &state.user.id, value);
-            run.id = state.run_id;
-            run.tenant.clone_from(&state.user.tenant);
-            run.status = status;
-            self.store.create_run(&run).await.map_err(|e| match e {
-                StoreError::Duplicate { .. } => CheckpointError::Conflict {
-                    run_id: state.run_id,
-                    stored: 1,
-                    attempted: state.version,
-                },
-                other => store_error(other),
-            })?;
-            self.hold_lease(state.run_id).await?;
+            self.create_run(state, None, true).await?;
         } else {
             self.hold_lease(state.run_id).await?;
             // Approval rows first: a crash after them leaves rows the next
@@ -261,28 +285,30 @@ impl StoreCheckpoints {
     }
 
     async fn load_state(&self, run_id: RunId) -> Result<Option<RunState>, CheckpointError> {
-        let record = match self.store.get_run(run_id).await {
-            Ok(record) => record,
-            Err(StoreError::NotFound { .. }) => return Ok(None),
-            Err(other) => return Err(store_error(other)),
-        };
-        let mut state: RunState = serde_json::from_value(record.state)
-            .map_err(|e| CheckpointError::Backend(format!("run {run_id}: corrupt state: {e}")))?;
-        // The row's identity columns are written once, at creation: a state
-        // claiming another run, agent or user was altered.
-        if state.run_id != record.id
-            || state.agent != record.agent
-            || state.user.id != record.user_id
-        {
-            return Err(CheckpointError::Backend(format!(
-                "run {run_id}: the stored state does not match the run's identity"
-            )));
+        match self.store.get_run(run_id).await {
+            Ok(record) => decode_state(record).map(Some),
+            Err(StoreError::NotFound { .. }) => Ok(None),
+            Err(other) => Err(store_error(other)),
         }
-        // The store's version is the one compare-and-swap checks.
-        state.version = u64::try_from(record.version)
-            .map_err(|_| CheckpointError::Backend(format!("run {run_id}: bad version")))?;
-        Ok(Some(state))
     }
+}
+
+/// The engine's state in a run row, checked against the row's identity.
+fn decode_state(record: RunRecord) -> Result<RunState, CheckpointError> {
+    let run_id = record.id;
+    let mut state: RunState = serde_json::from_value(record.state)
+        .map_err(|e| CheckpointError::Backend(format!("run {run_id}: corrupt state: {e}")))?;
+    // The row's identity columns are written once, at creation: a state
+    // claiming another run, agent or user was altered.
+    if state.run_id != record.id || state.agent != record.agent || state.user.id != record.user_id {
+        return Err(CheckpointError::Backend(format!(
+            "run {run_id}: the stored state does not match the run's identity"
+        )));
+    }
+    // The store's version is the one compare-and-swap checks.
+    state.version = u64::try_from(record.version)
+        .map_err(|_| CheckpointError::Backend(format!("run {run_id}: bad version")))?;
+    Ok(state)
 }
 
 /// The id of the approval row of a call: the call id's UUID, so writing it

@@ -44,6 +44,7 @@ struct Inner {
     approvals: HashMap<Uuid, ApprovalRecord>,
     intents: BTreeMap<(RunId, CallId), IntentRecord>,
     idempotency_keys: HashSet<String>,
+    request_keys: HashMap<String, RunId>,
     run_usage: HashMap<RunId, Usage>,
     agent_usage: HashMap<String, Usage>,
     keys: BTreeMap<String, AgentKeyRecord>,

@@ -8,6 +8,11 @@ impl Inner {
                 key: run.id.to_string(),
             });
         }
+        if let Some(key) = &run.request_key
+            && let Some(existing) = self.request_keys.get(key).and_then(|id| self.runs.get(id))
+        {
+            return Ok(existing.clone());
+        }
         let now = UnixMillis::now();
         let record = RunRecord {
             id: run.id,
@@ -19,9 +24,12 @@ impl Inner {
             version: 1,
             created_at: now,
             updated_at: now,
-            lease_owner: None,
-            lease_until: None,
+            lease_owner: run.lease.as_ref().map(|(owner, _)| owner.clone()),
+            lease_until: run.lease.as_ref().map(|(_, until)| *until),
         };
+        if let Some(key) = &run.request_key {
+            self.request_keys.insert(key.clone(), run.id);
+        }
         self.runs.insert(run.id, record.clone());
         Ok(record)
     }

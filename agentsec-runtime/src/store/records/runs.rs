@@ -24,6 +24,15 @@ pub struct NewRun {
     pub status: RunStatus,
     /// The engine's state, opaque to the store.
     pub state: serde_json::Value,
+    /// The key of the client request that creates the run (unique among
+    /// runs; the engine scopes it to the agent, tenant and user). Creating a
+    /// run with a key already used creates nothing and returns the run made
+    /// with it the first time: a retried request finds its run.
+    pub request_key: Option<String>,
+    /// The lease the run is created under (owner and expiry), taken in the
+    /// same write as the run: no worker can claim a run its creator is about
+    /// to drive. `None`: the run is free for any worker to claim.
+    pub lease: Option<(String, UnixMillis)>,
 }
 
 impl NewRun {
@@ -40,6 +49,8 @@ impl NewRun {
             tenant: None,
             status: RunStatus::Running,
             state,
+            request_key: None,
+            lease: None,
         }
     }
 }

@@ -13,9 +13,22 @@ macro_rules! sql_run_methods {
                     .bind(run.status.as_str())
                     .bind(codec::json(&run.state))
                     .bind(now.0)
+                    .bind(&run.request_key)
+                    .bind(run.lease.as_ref().map(|(owner, _)| owner))
+                    .bind(run.lease.as_ref().map(|(_, until)| until.0))
                     .execute(&self.pool)
                     .await?;
                 if done.rows_affected() == 0 {
+                    // The request made its run before: that run is the answer.
+                    if let Some(key) = &run.request_key {
+                        let row = sqlx::query(q::RUN_BY_REQUEST)
+                            .bind(key)
+                            .fetch_optional(&self.pool)
+                            .await?;
+                        if let Some(row) = row {
+                            return decode_run(&row);
+                        }
+                    }
                     return Err(StoreError::Duplicate {
                         what: "run",
                         key: run.id.to_string(),
