@@ -26,7 +26,7 @@ use crate::tool::{Effect, EffectKind, Scope};
 /// tag of a local grant can never be confused with another use of the key
 /// (a JWT's signature covers `base64url(header).…`, which cannot start with
 /// this prefix's NUL byte).
-const DOMAIN: &[u8] = b"\0agentsec.grant.local.v1\0";
+const DOMAIN: &[u8] = b"\0ag.lg1";
 
 /// A grant in its in-process form, as [`GrantAuthority::mint_local`]
 /// returns it: what it grants, and a MAC over the compact binary encoding
@@ -106,48 +106,55 @@ impl LocalGrant {
     }
 
     /// The MAC of this grant's claims with `user` and `agent` as its identity.
+    ///
+    /// The encoding is compact so that a typical grant's MAC input fits in
+    /// two SHA-256 blocks: fixed-width ids, LEB128 varints for the numbers
+    /// and lengths, every string length-prefixed (so no two claim sets encode
+    /// to the same bytes), collected in a stack buffer and absorbed at once.
     pub(super) fn compute_tag(
         &self,
         keyed: &Hmac<Sha256>,
         user: &UserIdentity,
         agent: &str,
     ) -> [u8; 32] {
-        let mut mac = keyed.clone();
-        mac.update(DOMAIN);
-        let mut fixed = [0u8; 16 + 16 + 4 + 8 + 8 + 16 + 1];
-        fixed[..16].copy_from_slice(self.run.as_uuid().as_bytes());
-        fixed[16..32].copy_from_slice(self.call.as_uuid().as_bytes());
-        fixed[32..36].copy_from_slice(&self.step.to_be_bytes());
-        fixed[36..44].copy_from_slice(&self.iat.to_be_bytes());
-        fixed[44..52].copy_from_slice(&self.exp.to_be_bytes());
-        fixed[52..68].copy_from_slice(&self.jti.to_be_bytes());
-        fixed[68] = match self.scope {
+        let mut out = Encoder {
+            mac: keyed.clone(),
+            buf: [0; 128],
+            len: 0,
+        };
+        out.put(DOMAIN);
+        out.put(self.run.as_uuid().as_bytes());
+        out.put(self.call.as_uuid().as_bytes());
+        out.put(&self.jti.to_be_bytes());
+        out.varint(u64::from(self.step));
+        out.varint(self.iat);
+        out.varint(self.exp);
+        out.put(&[match self.scope {
             None => 0,
             Some(Scope::User) => 1,
             Some(Scope::Tenant) => 2,
             Some(Scope::Global) => 3,
-        };
-        mac.update(&fixed);
-        field(&mut mac, self.tool.as_bytes());
-        count(&mut mac, self.effects.len());
+        }]);
+        out.field(self.tool.as_bytes());
+        out.varint(self.effects.len() as u64);
         for effect in self.effects {
-            mac.update(&[kind_byte(effect.kind)]);
-            field(&mut mac, effect.resource.as_bytes());
+            out.put(&[kind_byte(effect.kind)]);
+            out.field(effect.resource.as_bytes());
         }
-        field(&mut mac, user.id.as_bytes());
+        out.field(user.id.as_bytes());
         match &user.tenant {
-            None => mac.update(&[0]),
+            None => out.put(&[0]),
             Some(tenant) => {
-                mac.update(&[1]);
-                field(&mut mac, tenant.as_bytes());
+                out.put(&[1]);
+                out.field(tenant.as_bytes());
             }
         }
-        count(&mut mac, user.roles.len());
+        out.varint(user.roles.len() as u64);
         for role in &user.roles {
-            field(&mut mac, role.as_bytes());
+            out.field(role.as_bytes());
         }
-        field(&mut mac, agent.as_bytes());
-        mac.finalize().into_bytes().into()
+        out.field(agent.as_bytes());
+        out.finish()
     }
 
     /// Whether this grant's tag is the MAC of its claims with `user` and
@@ -163,15 +170,57 @@ impl LocalGrant {
     }
 }
 
-/// A length-prefixed field: no two different sequences of fields encode to
-/// the same bytes.
-fn field(mac: &mut Hmac<Sha256>, bytes: &[u8]) {
-    count(mac, bytes.len());
-    mac.update(bytes);
+/// The MAC input, gathered in a stack buffer so the hash absorbs it in a
+/// few large updates instead of one per field.
+struct Encoder {
+    mac: Hmac<Sha256>,
+    buf: [u8; 128],
+    len: usize,
 }
 
-fn count(mac: &mut Hmac<Sha256>, n: usize) {
-    mac.update(&(n as u64).to_be_bytes());
+impl Encoder {
+    fn put(&mut self, bytes: &[u8]) {
+        if self.len + bytes.len() > self.buf.len() {
+            self.mac.update(&self.buf[..self.len]);
+            self.len = 0;
+            if bytes.len() > self.buf.len() {
+                self.mac.update(bytes);
+                return;
+            }
+        }
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    /// LEB128: seven bits a byte, the high bit set on all but the last.
+    fn varint(&mut self, mut n: u64) {
+        let mut bytes = [0u8; 10];
+        let mut i = 0;
+        loop {
+            let low = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                bytes[i] = low;
+                i += 1;
+                break;
+            }
+            bytes[i] = low | 0x80;
+            i += 1;
+        }
+        self.put(&bytes[..i]);
+    }
+
+    /// A length-prefixed field: no two different sequences of fields encode
+    /// to the same bytes.
+    fn field(&mut self, bytes: &[u8]) {
+        self.varint(bytes.len() as u64);
+        self.put(bytes);
+    }
+
+    fn finish(mut self) -> [u8; 32] {
+        self.mac.update(&self.buf[..self.len]);
+        self.mac.finalize().into_bytes().into()
+    }
 }
 
 fn kind_byte(kind: EffectKind) -> u8 {

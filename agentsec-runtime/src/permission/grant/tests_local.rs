@@ -407,3 +407,31 @@ fn a_full_ledger_refuses_local_grants_until_room_frees() {
         Ok(())
     );
 }
+
+#[test]
+fn the_mac_input_tells_field_boundaries_apart() {
+    // Length prefixes: moving bytes between neighbouring fields changes
+    // the tag.
+    let f = Fixture::new();
+    let grant = f.mint();
+    let keyed = f.authority.codec.keyed();
+    let tag = |user: &UserIdentity, agent: &str| grant.compute_tag(keyed, user, agent);
+    let pairs = [
+        (
+            UserIdentity::new("a").with_roles(["b", "c"]),
+            UserIdentity::new("a").with_roles(["bc"]),
+        ),
+        (
+            UserIdentity::new("ab").with_roles(["c"]),
+            UserIdentity::new("a").with_roles(["bc"]),
+        ),
+        (UserIdentity::new("a").with_tenant(""), UserIdentity::new("a")),
+    ];
+    for (one, other) in pairs {
+        assert_ne!(tag(&one, "x"), tag(&other, "x"), "{one:?} {other:?}");
+    }
+    assert_ne!(
+        tag(&UserIdentity::new("a"), "bc"),
+        tag(&UserIdentity::new("ab"), "c")
+    );
+}
