@@ -2,7 +2,10 @@
 //! plain async fn and (b) through `Dispatcher::dispatch`, the whole call
 //! pipeline: strict decoding, the policy and the outgoing checks, the grant
 //! minted and verified, the body run with a panic caught, the result
-//! serialized and redacted. The parts of (b) are measured on their own too.
+//! serialized and redacted. The parts of (b) are measured on their own too:
+//! the grant in its JWT form (`grant_mint_verify`, for a grant presented
+//! from another process) and in the in-process form the pipeline mints
+//! (`grant_local_mint_verify`).
 //!
 //! `cargo bench -p agentsec --bench guarded_call`
 
@@ -25,6 +28,8 @@ async fn add(a: i64, b: i64) -> Result<i64, ToolError> {
 const GROUP: &str = "guarded_call";
 /// The target for the guarded dispatch (issue 8): 1.3 µs median.
 const TARGET_NS: f64 = 1_300.0;
+/// The target for a grant minted and verified (issue 17): 1.5 µs median.
+const GRANT_TARGET_NS: f64 = 1_500.0;
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -73,6 +78,12 @@ fn bench(c: &mut Criterion) {
             authority.verify(&grant.token, &expectation)
         })
     });
+    group.bench_function("grant_local_mint_verify", |b| {
+        b.iter(|| {
+            let grant = authority.mint_local(black_box(&request)).expect("mint");
+            authority.check_local(&grant, &expectation, &user, "calculator")
+        })
+    });
     group.bench_function("decode_args", |b| {
         b.iter(|| {
             decode_args::<AddArgs>(
@@ -106,7 +117,12 @@ fn summary() {
         common::human(dispatch),
         dispatch / direct
     );
-    for part in ["grant_mint", "grant_mint_verify", "decode_args"] {
+    for part in [
+        "grant_mint",
+        "grant_mint_verify",
+        "grant_local_mint_verify",
+        "decode_args",
+    ] {
         if let Some(ns) = common::median_ns(GROUP, part) {
             println!(
                 "  {part}: {} ({:.0}% of the dispatch)",
@@ -116,6 +132,13 @@ fn summary() {
         }
     }
     common::report_at_most("guarded dispatch", dispatch, TARGET_NS);
+    if let Some(local) = common::median_ns(GROUP, "grant_local_mint_verify") {
+        common::report_at_most(
+            "grant mint + verify (in-process form)",
+            local,
+            GRANT_TARGET_NS,
+        );
+    }
 }
 
 fn main() {

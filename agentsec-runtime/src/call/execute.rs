@@ -14,7 +14,7 @@ use tracing::Instrument;
 use super::{CallDecision, CallScope, ValidatedCall};
 use crate::BoxFuture;
 use crate::permission::GrantRequest;
-use crate::tool::{Dispatcher, ToolCtx, ToolError};
+use crate::tool::{CallGrant, Dispatcher, ToolCtx, ToolError};
 use crate::trace::SecurityEvent;
 
 /// What executing a call produced.
@@ -64,9 +64,9 @@ impl Dispatcher {
             }
         }
         let (grant, grant_jti) = match presented {
-            Some(token) => (token.to_owned(), None),
+            Some(token) => (CallGrant::Jwt(token.to_owned()), None),
             None => {
-                let minted = self.grants.mint_token(&GrantRequest {
+                let minted = self.grants.mint_local(&GrantRequest {
                     user: &call.user,
                     agent: &call.agent,
                     run: call.run_id,
@@ -75,7 +75,10 @@ impl Dispatcher {
                     spec,
                 });
                 match minted {
-                    Ok((token, jti)) => (token, Some(jti)),
+                    Ok(grant) => {
+                        let jti = grant.jti();
+                        (CallGrant::Local(grant), Some(jti))
+                    }
                     Err(source) => {
                         return refused(ToolError::Grant {
                             tool: spec.name.to_owned(),
@@ -85,7 +88,7 @@ impl Dispatcher {
                 }
             }
         };
-        let ctx = ToolCtx {
+        let mut ctx = ToolCtx {
             tool: spec.name,
             run_id: call.run_id,
             step: call.step,
@@ -95,6 +98,7 @@ impl Dispatcher {
             grant,
             authority: Some(self.grants.clone()),
             claims: OnceLock::new(),
+            grant_verified: false,
             approval: call.approval.clone(),
             idempotency_key: call.idempotency_key.clone(),
             state: self.state.clone(),

@@ -26,6 +26,6 @@ pub use crate::policy::{
     PolicyRequest, PolicySet, RolePolicy, RoleRules,
 };
 pub use grant::{
-    Grant, GrantAuthority, GrantClaims, GrantError, GrantExpectation, GrantRequest,
-    MAX_GRANT_BYTES, MAX_GRANT_TTL,
+    DEFAULT_REPLAY_CAPACITY, Grant, GrantAuthority, GrantClaims, GrantError, GrantExpectation,
+    GrantRequest, LocalGrant, MAX_GRANT_BYTES, MAX_GRANT_TTL,
 };

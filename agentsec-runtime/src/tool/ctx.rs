@@ -4,7 +4,7 @@ use secrecy::SecretString;
 
 use super::{ApprovalProof, StateMap, ToolError};
 use crate::identity::{CallId, RunId, UserIdentity};
-use crate::permission::{GrantAuthority, GrantClaims, GrantError, GrantExpectation};
+use crate::permission::{GrantAuthority, GrantClaims, GrantError, GrantExpectation, LocalGrant};
 use crate::secrets::{MemorySecretStore, Redactor, SecretStore};
 use crate::tool::ToolSpec;
 
@@ -28,9 +28,13 @@ pub struct ToolCtx {
     pub(crate) call_id: CallId,
     pub(crate) agent: String,
     pub(crate) user: UserIdentity,
-    pub(crate) grant: String,
+    pub(crate) grant: CallGrant,
     pub(crate) authority: Option<Arc<GrantAuthority>>,
+    /// The verified grant's claims: set when a JWT is verified, built on
+    /// first use from a verified local grant.
     pub(crate) claims: OnceLock<GrantClaims>,
+    /// Whether `grant` was verified (and consumed) by the guarded path.
+    pub(crate) grant_verified: bool,
     pub(crate) approval: Option<ApprovalProof>,
     pub(crate) idempotency_key: Option<String>,
     pub(crate) state: Arc<StateMap>,
@@ -68,9 +72,10 @@ impl ToolCtx {
             call_id: CallId::new(),
             agent: "unit-test".into(),
             user,
-            grant: String::new(),
+            grant: CallGrant::None,
             authority: None,
             claims: OnceLock::new(),
+            grant_verified: false,
             approval: None,
             idempotency_key: None,
             state: Arc::new(StateMap::new()),
@@ -124,7 +129,13 @@ impl ToolCtx {
     /// The verified claims of the call's grant; `None` until the guarded path
     /// has verified it (and always in unit-test contexts).
     pub fn grant_claims(&self) -> Option<&GrantClaims> {
-        self.claims.get()
+        match &self.grant {
+            CallGrant::Local(grant) if self.grant_verified => Some(
+                self.claims
+                    .get_or_init(|| grant.claims(&self.user, &self.agent)),
+            ),
+            _ => self.claims.get(),
+        }
     }
 
     /// The approval attached to this call, for irreversible tools.
@@ -171,16 +182,25 @@ impl ToolCtx {
 
     /// Verifies the call's grant against `spec` and this context's run and
     /// call, consuming it. The guarded path calls this before the body runs.
-    pub(crate) fn verify_grant(&self, spec: &ToolSpec) -> Result<(), GrantError> {
+    pub(crate) fn verify_grant(&mut self, spec: &ToolSpec) -> Result<(), GrantError> {
         let authority = self.authority.as_ref().ok_or(GrantError::Missing)?;
-        let claims = authority.verify(
-            &self.grant,
-            &GrantExpectation {
-                spec,
-                run: self.run_id,
-                call: self.call_id,
-            },
-        )?;
+        let expected = GrantExpectation {
+            spec,
+            run: self.run_id,
+            call: self.call_id,
+        };
+        let token = match &self.grant {
+            CallGrant::None => return Err(GrantError::Missing),
+            CallGrant::Local(grant) => {
+                // The MAC covers the identity: a grant minted for another
+                // user, tenant or agent than the call's does not verify.
+                authority.check_local(grant, &expected, &self.user, &self.agent)?;
+                self.grant_verified = true;
+                return Ok(());
+            }
+            CallGrant::Jwt(token) => token,
+        };
+        let claims = authority.verify(token, &expected)?;
         // The identity in the grant must be the identity in the context.
         if claims.sub != self.user.id
             || claims.tenant != self.user.tenant
@@ -191,6 +211,17 @@ impl ToolCtx {
             ));
         }
         let _ = self.claims.set(claims);
+        self.grant_verified = true;
         Ok(())
     }
+}
+
+/// The grant a call runs under, in the form it arrived in.
+pub(crate) enum CallGrant {
+    /// None (a unit-test context).
+    None,
+    /// A signed JWT presented from outside the process.
+    Jwt(String),
+    /// The in-process form the pipeline mints.
+    Local(LocalGrant),
 }

@@ -32,6 +32,7 @@ pub use agentsec_core::{args_digest, canonical_json};
 pub(crate) use args::parse_args;
 pub use args::{ArgLimits, decode_args};
 pub use build_error::BuildError;
+pub(crate) use ctx::CallGrant;
 pub use ctx::ToolCtx;
 pub use dispatcher::{Dispatcher, DispatcherBuilder};
 pub use error::ToolError;

@@ -43,6 +43,12 @@ impl Hs256 {
         Ok(Self { keyed })
     }
 
+    /// The keyed HMAC state, shared with the in-process form's MAC (which
+    /// is domain-separated from every JWT's signing input).
+    pub(super) fn keyed(&self) -> &Hmac<Sha256> {
+        &self.keyed
+    }
+
     /// `header.payload.signature` for `claims`.
     pub(super) fn sign<C: Serialize + ?Sized>(&self, claims: &C) -> Result<String, GrantError> {
         let payload = serde_json::to_vec(claims)

@@ -48,6 +48,11 @@ pub enum GrantError {
     /// The grant was already used.
     #[error("the grant was already used")]
     Replayed,
+    /// The replay ledger is full of live grants (see
+    /// [`GrantAuthority::with_replay_capacity`](super::GrantAuthority::with_replay_capacity)):
+    /// the grant is refused rather than accepted unchecked.
+    #[error("too many live grants to remember another one; try again")]
+    LedgerFull,
     /// The key or lifetime given to the authority is unacceptable.
     #[error("invalid grant configuration: {0}")]
     Config(String),

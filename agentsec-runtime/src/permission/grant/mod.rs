@@ -3,11 +3,13 @@
 mod claims;
 mod codec;
 mod error;
+mod local;
 mod replay;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_local;
 
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand::RngCore;
@@ -15,11 +17,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::identity::{CallId, RunId, UserIdentity};
 use crate::tool::{Scope, ToolSpec};
-use claims::{ClaimsView, WireClaims, names, new_jti};
+use claims::{ClaimsView, WireClaims, names, new_jti_bits};
 use codec::Hs256;
-use replay::UsedGrants;
+use replay::{Admission, UsedGrants};
 
 pub use error::GrantError;
+pub use local::LocalGrant;
+pub use replay::DEFAULT_REPLAY_CAPACITY;
 
 /// The longest a grant may live.
 pub const MAX_GRANT_TTL: Duration = Duration::from_secs(60);
@@ -148,7 +152,7 @@ pub struct GrantExpectation<'a> {
 pub struct GrantAuthority {
     codec: Hs256,
     ttl: Duration,
-    used: Mutex<UsedGrants>,
+    used: UsedGrants,
 }
 
 impl std::fmt::Debug for GrantAuthority {
@@ -171,7 +175,7 @@ impl GrantAuthority {
         Ok(Self {
             codec: Hs256::new(key)?,
             ttl: Duration::from_secs(30),
-            used: Mutex::new(UsedGrants::default()),
+            used: UsedGrants::default(),
         })
     }
 
@@ -193,9 +197,36 @@ impl GrantAuthority {
         Ok(self)
     }
 
+    /// Sets how many grant ids the replay ledger remembers at most
+    /// (default [`DEFAULT_REPLAY_CAPACITY`]). An id is remembered until its
+    /// grant expires; when the ledger is full of live grants the next one is
+    /// refused with [`GrantError::LedgerFull`] (fail closed), so memory stays
+    /// bounded under any load.
+    pub fn with_replay_capacity(mut self, capacity: usize) -> Self {
+        self.used = UsedGrants::with_capacity(capacity);
+        self
+    }
+
+    /// How many grant ids the replay ledger remembers at most.
+    pub fn replay_capacity(&self) -> usize {
+        self.used.capacity()
+    }
+
+    /// How many grant ids the replay ledger remembers now (live grants, and
+    /// expired ones not yet forgotten: each admission forgets a few).
+    pub fn replay_remembered(&self) -> usize {
+        self.used.len()
+    }
+
+    /// The bytes the replay ledger's tables have allocated now (an estimate
+    /// from their capacities), for a metric or a bench.
+    pub fn replay_allocated_bytes(&self) -> usize {
+        self.used.allocated_bytes()
+    }
+
     /// Mints a grant for exactly the call described by `request`.
     pub fn mint(&self, request: &GrantRequest<'_>) -> Result<Grant, GrantError> {
-        let (now, jti) = (now_secs(), new_jti());
+        let (now, jti) = (now_secs(), local::jti_hex(new_jti_bits()));
         let view = ClaimsView::new(request, now, self.expiry(now), &jti);
         let token = self.codec.sign(&view)?;
         let claims = GrantClaims {
@@ -219,17 +250,201 @@ impl GrantAuthority {
     }
 
     /// Mints the token of a grant for `request` and its id (`jti`), without
-    /// building its claims as owned values: what the call pipeline does on
-    /// every call. The token is the one [`GrantAuthority::mint`] would sign.
+    /// building its claims as owned values. The token is the one
+    /// [`GrantAuthority::mint`] would sign.
+    #[cfg(test)]
     pub(crate) fn mint_token(
         &self,
         request: &GrantRequest<'_>,
     ) -> Result<(String, String), GrantError> {
-        let (now, jti) = (now_secs(), new_jti());
+        let (now, jti) = (now_secs(), local::jti_hex(new_jti_bits()));
         let token = self
             .codec
             .sign(&ClaimsView::new(request, now, self.expiry(now), &jti))?;
         Ok((token, jti))
+    }
+
+    /// Mints the in-process form of a grant for exactly the call described
+    /// by `request`: the same claims as [`mint`](Self::mint), bound by a MAC
+    /// over their compact binary encoding instead of a signed JWT. What the
+    /// call pipeline mints for every call it runs itself.
+    ///
+    /// ```
+    /// use agentsec_runtime::identity::{CallId, RunId, UserIdentity};
+    /// use agentsec_runtime::permission::{GrantAuthority, GrantError, GrantExpectation, GrantRequest};
+    /// use agentsec_runtime::tool::ToolSpec;
+    ///
+    /// const SPEC: ToolSpec = ToolSpec::new("add", "Add two integers.");
+    /// let authority = GrantAuthority::random();
+    /// let user = UserIdentity::new("alice");
+    /// let (run, call) = (RunId::new(), CallId::new());
+    /// let request = GrantRequest { user: &user, agent: "calc", run, call, step: 1, spec: &SPEC };
+    /// let expected = GrantExpectation { spec: &SPEC, run, call };
+    ///
+    /// let grant = authority.mint_local(&request).unwrap();
+    /// let jwt = authority.export_jwt(&grant, &user, "calc").unwrap();
+    /// let claims = authority.verify_local(&grant, &expected, &user, "calc").unwrap();
+    /// assert_eq!(claims.sub, "alice");
+    /// // Accepted once, in whichever form.
+    /// assert_eq!(authority.verify_local(&grant, &expected, &user, "calc"), Err(GrantError::Replayed));
+    /// assert_eq!(authority.verify(&jwt, &expected), Err(GrantError::Replayed));
+    /// ```
+    pub fn mint_local(&self, request: &GrantRequest<'_>) -> Result<LocalGrant, GrantError> {
+        self.mint_local_at(request, now_secs())
+    }
+
+    /// [`mint_local`](Self::mint_local) as if the time were `now` (seconds
+    /// since the epoch): for the replay ledger's bench, which simulates
+    /// minutes of grant lifetime. Only with the `test-util` feature.
+    #[cfg(feature = "test-util")]
+    #[doc(hidden)]
+    pub fn mint_local_at_time(
+        &self,
+        request: &GrantRequest<'_>,
+        now: u64,
+    ) -> Result<LocalGrant, GrantError> {
+        self.mint_local_at(request, now)
+    }
+
+    /// [`check_local`](Self::check_local) as if the time were `now`. Only
+    /// with the `test-util` feature.
+    #[cfg(feature = "test-util")]
+    #[doc(hidden)]
+    pub fn check_local_at_time(
+        &self,
+        grant: &LocalGrant,
+        expected: &GrantExpectation<'_>,
+        user: &UserIdentity,
+        agent: &str,
+        now: u64,
+    ) -> Result<(), GrantError> {
+        self.check_local_at(grant, expected, user, agent, now)
+    }
+
+    fn mint_local_at(
+        &self,
+        request: &GrantRequest<'_>,
+        now: u64,
+    ) -> Result<LocalGrant, GrantError> {
+        let spec = request.spec;
+        let mut grant = LocalGrant {
+            run: request.run,
+            call: request.call,
+            step: request.step,
+            tool: spec.name,
+            effects: spec.effects,
+            scope: spec.scope,
+            iat: now,
+            exp: self.expiry(now),
+            jti: new_jti_bits(),
+            tag: [0; 32],
+        };
+        grant.tag = grant.compute_tag(self.codec.keyed(), request.user, request.agent);
+        Ok(grant)
+    }
+
+    /// Verifies that `grant` is a grant this authority minted for `user`
+    /// and `agent`, still valid, never used before (in this form or its JWT
+    /// form), and covering exactly the call in `expected`; marks it used and
+    /// returns its claims. The checks are [`verify`](Self::verify)'s; the
+    /// MAC, compared in constant time, covers the identity too, so a grant
+    /// minted for another user, tenant, role set or agent is refused with
+    /// [`GrantError::InvalidSignature`].
+    pub fn verify_local(
+        &self,
+        grant: &LocalGrant,
+        expected: &GrantExpectation<'_>,
+        user: &UserIdentity,
+        agent: &str,
+    ) -> Result<GrantClaims, GrantError> {
+        self.check_local(grant, expected, user, agent)?;
+        Ok(grant.claims(user, agent))
+    }
+
+    /// [`verify_local`](Self::verify_local) without building the claims as
+    /// owned values: the same checks, and the grant marked used. The call
+    /// pipeline's path (a tool's context builds the claims if it asks).
+    pub fn check_local(
+        &self,
+        grant: &LocalGrant,
+        expected: &GrantExpectation<'_>,
+        user: &UserIdentity,
+        agent: &str,
+    ) -> Result<(), GrantError> {
+        self.check_local_at(grant, expected, user, agent, now_secs())
+    }
+
+    fn check_local_at(
+        &self,
+        grant: &LocalGrant,
+        expected: &GrantExpectation<'_>,
+        user: &UserIdentity,
+        agent: &str,
+        now: u64,
+    ) -> Result<(), GrantError> {
+        if !grant.tag_matches(self.codec.keyed(), user, agent) {
+            return Err(GrantError::InvalidSignature);
+        }
+        if grant.exp <= now {
+            return Err(GrantError::Expired);
+        }
+        if grant.iat > now + IAT_LEEWAY_SECS {
+            return Err(GrantError::Malformed(
+                "the grant was issued in the future".into(),
+            ));
+        }
+        if grant.exp.saturating_sub(grant.iat) > MAX_GRANT_TTL.as_secs()
+            || grant.exp - now > MAX_GRANT_TTL.as_secs()
+        {
+            return Err(GrantError::TooLong);
+        }
+        let spec = expected.spec;
+        if grant.tool != spec.name {
+            return Err(GrantError::WrongTool {
+                granted: grant.tool.to_owned(),
+                called: spec.name.to_owned(),
+            });
+        }
+        if grant.run != expected.run {
+            return Err(GrantError::WrongRun);
+        }
+        if grant.call != expected.call {
+            return Err(GrantError::WrongCall);
+        }
+        for effect in spec.effects {
+            if !grant.effects.contains(effect) {
+                return Err(GrantError::EffectNotGranted(effect.to_string()));
+            }
+        }
+        if grant.scope != spec.scope {
+            return Err(GrantError::ScopeMismatch);
+        }
+        self.admit(grant.jti, grant.exp, now)
+    }
+
+    /// The JWT form of `grant` (minted for `user` and `agent`), for a grant
+    /// that leaves the process: another worker, an MCP hop. The MAC is
+    /// checked first, so only a genuine grant is turned into a signed token;
+    /// the token carries the same id, so the two forms are accepted once in
+    /// total. Exporting does not use the grant.
+    pub fn export_jwt(
+        &self,
+        grant: &LocalGrant,
+        user: &UserIdentity,
+        agent: &str,
+    ) -> Result<String, GrantError> {
+        if !grant.tag_matches(self.codec.keyed(), user, agent) {
+            return Err(GrantError::InvalidSignature);
+        }
+        self.codec.sign(&grant.claims(user, agent))
+    }
+
+    fn admit(&self, jti: u128, exp: u64, now: u64) -> Result<(), GrantError> {
+        match self.used.admit_id(jti, exp, now) {
+            Admission::Admitted => Ok(()),
+            Admission::Replayed => Err(GrantError::Replayed),
+            Admission::Full => Err(GrantError::LedgerFull),
+        }
     }
 
     fn expiry(&self, now: u64) -> u64 {
@@ -350,15 +565,11 @@ impl GrantAuthority {
         if claims.scope != spec.scope {
             return Err(GrantError::ScopeMismatch);
         }
-        let admitted =
-            self.used
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .admit(&claims.jti, claims.exp, now);
-        if !admitted {
-            return Err(GrantError::Replayed);
+        match self.used.admit(&claims.jti, claims.exp, now) {
+            Admission::Admitted => Ok(claims),
+            Admission::Replayed => Err(GrantError::Replayed),
+            Admission::Full => Err(GrantError::LedgerFull),
         }
-        Ok(claims)
     }
 }
 

@@ -79,7 +79,7 @@ fn a_grant_missing_one_of_several_effects_is_refused() {
         vec!["read:orders"],
     ] {
         claims.effects = effects.iter().map(|e| e.to_string()).collect();
-        claims.jti = new_jti();
+        claims.jti = local::jti_hex(new_jti_bits());
         let token = authority.sign(claims.clone()).unwrap().token;
         let result = authority.verify(
             &token,
