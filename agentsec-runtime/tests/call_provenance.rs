@@ -328,3 +328,31 @@ fn hostile_arguments_never_panic() {
         assert!(report.arguments.len() <= 500 + 64);
     }
 }
+
+/// A hand-written spec naming a sink its arguments do not have is refused
+/// when the dispatcher is built.
+#[tokio::test]
+async fn a_declared_sink_must_be_an_argument() {
+    struct Misnamed;
+    impl Tool for Misnamed {
+        const SPEC: ToolSpec = ToolSpec {
+            sinks: Sinks {
+                declared: &["iban"],
+                on_untrusted: SinkPolicy::Deny,
+            },
+            ..SendMoney::SPEC
+        };
+        type Args = PayArgs;
+        type Output = String;
+        async fn execute(_: &ToolCtx, _: PayArgs) -> Result<String, ToolError> {
+            Ok("sent".into())
+        }
+    }
+    let error = Dispatcher::builder()
+        .tool::<Misnamed>()
+        .build()
+        .await
+        .err()
+        .expect("an unknown sink is refused");
+    assert!(error.to_string().contains("declares `iban` a sink"), "{error}");
+}

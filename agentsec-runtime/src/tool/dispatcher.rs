@@ -177,6 +177,17 @@ impl DispatcherBuilder {
                     argument: argument.into(),
                 });
             }
+            if let Some(argument) = spec
+                .sinks
+                .declared
+                .iter()
+                .find(|sink| !schema.property_names().any(|p| p == **sink))
+            {
+                return Err(BuildError::UnknownSink {
+                    tool: spec.name.into(),
+                    argument: (*argument).into(),
+                });
+            }
             if let Some(argument) = schema.property_names().find(|p| is_credential_argument(p)) {
                 return Err(BuildError::CredentialArgument {
                     tool: spec.name.into(),
