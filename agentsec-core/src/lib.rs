@@ -15,12 +15,14 @@ pub mod canonical;
 pub mod credentials;
 pub mod identity_args;
 pub mod rules;
+pub mod sink;
 pub mod suggest;
 pub mod tool;
 
 pub use agent::{AgentSpec, BudgetSpec, has_lethal_trifecta, reads_private_and_untrusted};
 pub use canonical::{args_digest, canonical_digest, canonical_json};
 pub use rules::{AgentRule, ToolRule, is_valid_tool_name};
+pub use sink::{SinkPolicy, Sinks};
 pub use tool::{
     Effect, EffectKind, Irreversibility, Scope, SourceLocation, StateRequirement, ToolSpec,
     const_str_eq,

@@ -71,6 +71,9 @@ pub enum ToolRule {
     EgressNotIrreversible,
     /// Irreversible without a `write`, `delete` or `egress`.
     IrreversibleWithoutChange,
+    /// A declared sink (`#[sink]`) on a tool that changes nothing: a value
+    /// can only leave, or do harm, through a tool with an effect.
+    SinkWithoutChange,
 }
 
 impl ToolRule {
@@ -86,6 +89,7 @@ impl ToolRule {
         ToolRule::DeleteNotIrreversible,
         ToolRule::EgressNotIrreversible,
         ToolRule::IrreversibleWithoutChange,
+        ToolRule::SinkWithoutChange,
     ];
 
     /// Whether `spec` breaks this rule.
@@ -119,6 +123,9 @@ impl ToolRule {
                 spec.has_effect(EffectKind::Egress) && !spec.is_irreversible()
             }
             ToolRule::IrreversibleWithoutChange => spec.is_irreversible() && !spec.changes_state(),
+            ToolRule::SinkWithoutChange => {
+                !spec.sinks.declared.is_empty() && !spec.may_have_sinks()
+            }
         }
     }
 
@@ -144,6 +151,9 @@ impl ToolRule {
             }
             ToolRule::IrreversibleWithoutChange => {
                 "is `#[irreversible]` but declares no `write`, `delete` or `egress`"
+            }
+            ToolRule::SinkWithoutChange => {
+                "declares a `#[sink]` argument but changes nothing: a sink is where a value leaves the system or changes something"
             }
         }
     }
@@ -177,6 +187,9 @@ impl ToolRule {
             }
             ToolRule::IrreversibleWithoutChange => {
                 "remove `#[irreversible]`, or declare the effect that cannot be undone, e.g. `write = \"payments\"`"
+            }
+            ToolRule::SinkWithoutChange => {
+                "remove `#[sink]` (a hand-written spec sets `sinks: Sinks::DEFAULT`), or declare the effect the argument feeds, e.g. `egress = \"email\"`"
             }
         }
     }

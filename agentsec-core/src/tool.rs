@@ -7,6 +7,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::sink::Sinks;
+
 /// What kind of effect a tool has on the world.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -221,6 +223,10 @@ pub struct ToolSpec {
     pub secrets: &'static [&'static str],
     /// Application-state types the tool takes (`#[state]`).
     pub state: &'static [StateRequirement],
+    /// The arguments whose value must not come from untrusted content
+    /// alone (`#[sink]`, plus the defaults of egress and irreversible
+    /// tools), and what happens when one does.
+    pub sinks: Sinks,
     /// Where the tool was declared.
     pub location: SourceLocation,
 }
@@ -240,6 +246,7 @@ impl ToolSpec {
             idempotent: false,
             secrets: &[],
             state: &[],
+            sinks: Sinks::DEFAULT,
             location: SourceLocation {
                 file: "",
                 line: 0,

@@ -150,7 +150,7 @@ pub use agentsec_runtime::{
 /// time, by the dispatcher builder for hand-written tools).
 pub use agentsec_core::{AgentRule, ToolRule};
 pub use agentsec_runtime::tool::{
-    ApprovalProof, ArgLimits, CallContext, Dispatcher, DynTool, Effect, EffectKind, Scope,
+    ApprovalProof, ArgLimits, CallContext, Dispatcher, DynTool, Effect, EffectKind, Scope, SinkPolicy, Sinks,
     StateMap, Tool, ToolCtx, ToolError, ToolSchema, ToolSpec,
 };
 
@@ -190,8 +190,8 @@ pub mod __private {
         pub use agentsec_runtime::budget::BudgetSpec;
         pub use agentsec_runtime::engine::{Agent, AgentSpec};
         pub use agentsec_runtime::tool::{
-            DispatcherBuilder, Effect, EffectKind, Irreversibility, Scope, SourceLocation,
-            StateRequirement, Tool, ToolCtx, ToolError, ToolSchema, ToolSpec,
+            DispatcherBuilder, Effect, EffectKind, Irreversibility, Scope, SinkPolicy, Sinks,
+            SourceLocation, StateRequirement, Tool, ToolCtx, ToolError, ToolSchema, ToolSpec,
         };
         pub use schemars;
         pub use serde;

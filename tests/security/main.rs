@@ -8,7 +8,9 @@
 //! without injection (the user task must succeed), with the injection and a
 //! careful approver (approves only the user task's actions), and with the
 //! injection and an approver who approves everything (what the framework
-//! still blocks on its own). The suite fails on any unapproved irreversible
+//! still blocks on its own), and with the injection and a tool-level
+//! approver (approves any call of a tool the user task uses, arguments
+//! unchecked). The suite fails on any unapproved irreversible
 //! action, any other user's data reaching the model, any secret leaving, and
 //! any scenario not behaving as its expectation says. The table is printed
 //! and written to `$CARGO_TARGET_TMPDIR/security-report.md`.
@@ -37,6 +39,7 @@ async fn agentdojo_scenarios() {
             benign: (scenario.run)(Mode::Benign).await,
             strict: (scenario.run)(Mode::Strict).await,
             approve_all: (scenario.run)(Mode::ApproveAll).await,
+            tool_level: (scenario.run)(Mode::ToolLevel).await,
         });
     }
     let table = harness::table(&outcomes);

@@ -28,6 +28,9 @@ pub struct Param {
     pub ident: syn::Ident,
     pub ty: Type,
     pub kind: ParamKind,
+    /// `#[sink]`: the argument's value must not come from untrusted
+    /// content alone.
+    pub sink: Option<Span>,
 }
 
 /// The whole tool: attribute, function and parameters.
@@ -149,6 +152,7 @@ fn parse_param(typed: &mut syn::PatType, errors: &mut Errors) -> Option<Param> {
     let mut state = None;
     let mut secret = None;
     let mut args = None;
+    let mut sink = None;
     let mut docs = Vec::new();
     let mut keep = Vec::new();
     for a in typed.attrs.drain(..) {
@@ -158,6 +162,8 @@ fn parse_param(typed: &mut syn::PatType, errors: &mut Errors) -> Option<Param> {
             secret = Some(a);
         } else if a.path().is_ident("args") {
             args = Some(a);
+        } else if a.path().is_ident("sink") {
+            sink = Some(a);
         } else if a.path().is_ident("doc") {
             docs.push(a);
         } else {
@@ -178,6 +184,26 @@ fn parse_param(typed: &mut syn::PatType, errors: &mut Errors) -> Option<Param> {
         }
     };
     let ty = (*typed.ty).clone();
+
+    let sink_span = sink.as_ref().map(|a| syn::spanned::Spanned::span(a));
+    if let Some(sink_attr) = &sink
+        && !matches!(sink_attr.meta, syn::Meta::Path(_))
+    {
+        errors.spanned(
+            sink_attr,
+            "`#[sink]` takes no arguments",
+            "write `#[sink] recipient: String`",
+        );
+    }
+    if let Some(sink_attr) = &sink
+        && (state.is_some() || secret.is_some() || args.is_some() || is_tool_ctx(&ty))
+    {
+        errors.spanned(
+            sink_attr,
+            "only a model-visible argument can be a `#[sink]`",
+            "put `#[sink]` on an argument the model writes, e.g. `#[sink] recipient: String`",
+        );
+    }
 
     let kind = if let Some(state_attr) = state {
         if !matches!(state_attr.meta, syn::Meta::Path(_)) {
@@ -231,7 +257,12 @@ fn parse_param(typed: &mut syn::PatType, errors: &mut Errors) -> Option<Param> {
     } else {
         ParamKind::Model { docs }
     };
-    Some(Param { ident, ty, kind })
+    Some(Param {
+        ident,
+        ty,
+        kind,
+        sink: sink_span,
+    })
 }
 
 /// The last path segment's name of `ty`, looking through references.

@@ -19,6 +19,7 @@ pub const TOOL_KEYS: &[&str] = &[
     "untrusted",
     "idempotent",
     "name",
+    "untrusted_sink",
 ];
 
 pub use agentsec_core::{EffectKind, Scope as ScopeKind};
@@ -52,6 +53,9 @@ pub struct ToolAttr {
     pub untrusted: Option<Span>,
     pub idempotent: Option<Span>,
     pub name: Option<LitStr>,
+    /// `untrusted_sink = "ask"`: ask a person instead of denying a call
+    /// whose sink carries a value only untrusted content supplied.
+    pub untrusted_sink: Option<agentsec_core::SinkPolicy>,
 }
 
 /// Parses the arguments of `#[tool(...)]`, reporting every problem.
@@ -161,6 +165,23 @@ pub fn parse_tool_attr(args: TokenStream, errors: &mut Errors) -> ToolAttr {
                     }
                 };
                 attr.scope = Some(ScopeDecl { kind, value });
+            }
+            "untrusted_sink" => {
+                let Some(value) = name_value_str(&meta, errors, "untrusted_sink = \"ask\"") else {
+                    continue;
+                };
+                attr.untrusted_sink = match value.value().as_str() {
+                    "deny" => Some(agentsec_core::SinkPolicy::Deny),
+                    "ask" => Some(agentsec_core::SinkPolicy::Ask),
+                    other => {
+                        errors.at(
+                            value.span(),
+                            format!("unknown `untrusted_sink` value `{other}`"),
+                            "write `untrusted_sink = \"deny\"` (the default: the call is refused) or `untrusted_sink = \"ask\"` (a person decides, warned)",
+                        );
+                        continue;
+                    }
+                };
             }
             "name" => {
                 let Some(value) = name_value_str(&meta, errors, "name = \"lookup_order\"") else {

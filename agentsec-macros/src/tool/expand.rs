@@ -186,6 +186,15 @@ pub fn spec(def: &ToolDef) -> TokenStream {
         }
         _ => None,
     });
+    let sinks = def
+        .params
+        .iter()
+        .filter(|p| p.sink.is_some() && matches!(p.kind, ParamKind::Model { .. }))
+        .map(|p| super::ast::unraw(&p.ident));
+    let on_untrusted = match attr.untrusted_sink {
+        Some(agentsec_core::SinkPolicy::Ask) => quote!(Ask),
+        _ => quote!(Deny),
+    };
     let location_span = def.func.sig.ident.span();
     let location = quote_spanned! {location_span=>
         ::agentsec::__private::v1::SourceLocation { file: ::core::file!(), line: ::core::line!(), column: ::core::column!() }
@@ -202,6 +211,10 @@ pub fn spec(def: &ToolDef) -> TokenStream {
             idempotent: #idempotent,
             secrets: &[#(#secrets),*],
             state: &[#(#state),*],
+            sinks: ::agentsec::__private::v1::Sinks {
+                declared: &[#(#sinks),*],
+                on_untrusted: ::agentsec::__private::v1::SinkPolicy::#on_untrusted,
+            },
             location: #location,
         }
     }

@@ -98,6 +98,14 @@ fn check_spec_rules(def: &ToolDef, errors: &mut Errors) {
             .irreversible
             .as_ref()
             .map(|_| Irreversibility { reason: None }),
+        sinks: agentsec_core::Sinks {
+            declared: if first_sink(def).is_some() {
+                &["argument"]
+            } else {
+                &[]
+            },
+            on_untrusted: agentsec_core::SinkPolicy::Deny,
+        },
         ..ToolSpec::new("tool", "")
     };
     let name = def.name();
@@ -157,6 +165,11 @@ fn check_spec_rules(def: &ToolDef, errors: &mut Errors) {
                     errors.at(effect.key.span(), message, help);
                 }
             }
+            ToolRule::SinkWithoutChange => {
+                if let Some(span) = first_sink(def) {
+                    errors.at(span, message, help);
+                }
+            }
             ToolRule::IrreversibleWithoutChange => {
                 if let Some(irreversible) = &def.irreversible {
                     match &irreversible.tokens {
@@ -168,6 +181,11 @@ fn check_spec_rules(def: &ToolDef, errors: &mut Errors) {
             _ => errors.at(def.attr_span, message, help),
         }
     }
+}
+
+/// The span of the first `#[sink]` argument, if any.
+fn first_sink(def: &ToolDef) -> Option<proc_macro2::Span> {
+    def.params.iter().find_map(|p| p.sink)
 }
 
 fn check_scope_and_identity(def: &ToolDef, errors: &mut Errors) {

@@ -3,11 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ValidatedCall;
+use super::{ProvenanceReport, ValidatedCall, ValueSources};
 use crate::guard::TaintTracker;
 use crate::policy::{Decision, PolicyRequest};
 use crate::secrets::Redactor;
-use crate::tool::{CallContext, Dispatcher, ToolError};
+use crate::tool::{CallContext, Dispatcher, SinkPolicy, ToolError};
 use crate::trace::SecurityEvent;
 
 /// The run around a call: who and where it is, and what the run has taken
@@ -24,6 +24,10 @@ pub struct CallScope<'a> {
     /// The run's redactor (see [`Redactor::scoped`]); `None` uses the
     /// runtime's.
     pub redactor: Option<&'a Redactor>,
+    /// The texts that entered the run (user, trusted and untrusted tool
+    /// outputs), to trace the call's arguments to; `None` for a call
+    /// outside a run (then no provenance is recorded).
+    pub sources: Option<&'a ValueSources<'a>>,
 }
 
 impl<'a> CallScope<'a> {
@@ -34,6 +38,7 @@ impl<'a> CallScope<'a> {
             taint: None,
             boundary: None,
             redactor: None,
+            sources: None,
         }
     }
 }
@@ -64,6 +69,13 @@ pub enum ApprovalReason {
         /// Which hosts.
         reason: String,
     },
+    /// A sink argument carries a value that only untrusted content supplied,
+    /// and the agent or tool chose to ask a person rather than deny
+    /// ([`SinkPolicy::Ask`]).
+    Provenance {
+        /// Which arguments, from which sources.
+        reason: String,
+    },
 }
 
 impl ApprovalReason {
@@ -73,7 +85,8 @@ impl ApprovalReason {
             ApprovalReason::Irreversible { reason }
             | ApprovalReason::Policy { reason }
             | ApprovalReason::RuleOfTwo { reason }
-            | ApprovalReason::DataInLink { reason } => reason,
+            | ApprovalReason::DataInLink { reason }
+            | ApprovalReason::Provenance { reason } => reason,
         }
     }
 }
@@ -88,6 +101,11 @@ pub enum CallDecision {
     NeedsApproval {
         /// Every reason that applies, most fundamental first.
         reasons: Vec<ApprovalReason>,
+        /// Where each argument came from and the untrusted sources the run
+        /// had read (`None` for a call outside a run, or a record written
+        /// before provenance existed).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        provenance: Option<ProvenanceReport>,
     },
     /// The policy refused the call.
     DeniedByPolicy {
@@ -124,16 +142,33 @@ impl CallDecision {
         matches!(self, CallDecision::NeedsApproval { .. })
     }
 
-    /// The reasons joined for an approver: `irreversible: moves money; ...`.
+    /// What an approver reads: the reasons joined (`` `refund` cannot be
+    /// undone: moves money; ...``), then, when the call was traced, where
+    /// each argument came from and the untrusted sources the run had read.
     pub fn approval_text(&self) -> Option<String> {
         match self {
-            CallDecision::NeedsApproval { reasons } => Some(
-                reasons
+            CallDecision::NeedsApproval {
+                reasons,
+                provenance,
+            } => {
+                let mut text = reasons
                     .iter()
                     .map(ApprovalReason::text)
                     .collect::<Vec<_>>()
-                    .join("; "),
-            ),
+                    .join("; ");
+                if let Some(report) = provenance {
+                    text.push_str(&report.approver_text());
+                }
+                Some(text)
+            }
+            _ => None,
+        }
+    }
+
+    /// The provenance recorded with a call that needs approval.
+    pub fn provenance(&self) -> Option<&ProvenanceReport> {
+        match self {
+            CallDecision::NeedsApproval { provenance, .. } => provenance.as_ref(),
             _ => None,
         }
     }
@@ -157,6 +192,10 @@ impl CallDecision {
         }
     }
 }
+
+/// The policy name recorded when a call is denied because a sink argument
+/// carries a value only untrusted content supplied.
+pub const PROVENANCE_POLICY: &str = "agentsec::provenance";
 
 impl Dispatcher {
     /// Decides a decoded call: the policy first (a denial ends it), then
@@ -199,6 +238,30 @@ impl Dispatcher {
         if let Err(reason) = self.check_outgoing(scope, spec, call.arguments()) {
             return CallDecision::RefusedOutgoing { reason };
         }
+        let provenance = scope.sources.map(|s| s.trace(spec, call.arguments()));
+        if let Some(warning) = provenance
+            .as_ref()
+            .and_then(|report| report.sink_warning(spec.name))
+        {
+            self.publish_escalation(context, spec.name, &warning);
+            let ask = spec.sinks.on_untrusted == SinkPolicy::Ask
+                || self.untrusted_sinks == SinkPolicy::Ask;
+            if !ask {
+                self.events.publish(SecurityEvent::PermissionDenied {
+                    run_id: context.run_id,
+                    agent: context.agent.clone(),
+                    user: context.user.id.clone(),
+                    tool: spec.name.to_owned(),
+                    call_id: context.call_id,
+                    reason: warning.clone(),
+                });
+                return CallDecision::DeniedByPolicy {
+                    policy: PROVENANCE_POLICY.to_owned(),
+                    reason: warning,
+                };
+            }
+            reasons.push(ApprovalReason::Provenance { reason: warning });
+        }
         if let Some(irreversible) = spec.irreversible {
             let reason = match irreversible.reason {
                 Some(why) => format!("`{}` cannot be undone: {why}", spec.name),
@@ -212,6 +275,18 @@ impl Dispatcher {
         if let Some(reason) = scope.taint.and_then(|t| t.requires_approval(spec)) {
             self.publish_escalation(context, spec.name, &reason);
             reasons.push(ApprovalReason::RuleOfTwo { reason });
+        } else if let Some(taint) = scope.taint.filter(|t| t.is_tainted())
+            && spec.is_irreversible()
+        {
+            // An irreversible call after untrusted content: a person is asked
+            // anyway, and the escalation is published for whoever watches.
+            let sources: Vec<&str> = taint.ingested_untrusted.iter().map(String::as_str).collect();
+            let reason = format!(
+                "this run has read untrusted content (from {}); `{}` cannot be undone",
+                sources.join(", "),
+                spec.name
+            );
+            self.publish_escalation(context, spec.name, &reason);
         }
         if let Some(reason) = self.data_in_link(scope, spec, call.arguments()) {
             self.publish_escalation(context, spec.name, &reason);
@@ -220,7 +295,10 @@ impl Dispatcher {
         if reasons.is_empty() {
             return CallDecision::Allowed;
         }
-        let decision = CallDecision::NeedsApproval { reasons };
+        let decision = CallDecision::NeedsApproval {
+            reasons,
+            provenance,
+        };
         let text = decision.approval_text().unwrap_or_default();
         self.events.publish(SecurityEvent::ApprovalRequested {
             run_id: context.run_id,

@@ -32,13 +32,18 @@ mod decode;
 mod execute;
 mod outgoing;
 mod output;
+mod provenance;
 mod record;
 pub(crate) mod strict;
 
 pub use approval::ApprovalProof;
 pub use context::CallContext;
-pub use decide::{ApprovalReason, CallDecision, CallScope};
+pub use decide::{ApprovalReason, CallDecision, CallScope, PROVENANCE_POLICY};
 pub use decode::ValidatedCall;
+pub use provenance::{
+    ArgumentProvenance, MAX_LEAVES, MAX_NEEDLES, MAX_SCAN_BYTES, MAX_SOURCE_BYTES, MAX_VALUE_BYTES,
+    Origin, Provenance, ProvenanceReport, SourceRef, ValueSources,
+};
 pub use record::{ApprovalRecord, CallOutcome};
 
 use serde_json::Value;

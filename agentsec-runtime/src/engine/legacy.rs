@@ -35,6 +35,7 @@ fn from_sentence(text: &str) -> CallDecision {
             reasons: vec![ApprovalReason::Policy {
                 reason: reason.into(),
             }],
+            provenance: None,
         };
     }
     if let Some(reason) = text.strip_prefix("refused by the outgoing check: ") {

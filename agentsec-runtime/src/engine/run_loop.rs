@@ -4,7 +4,8 @@ use tracing::Instrument;
 
 use super::{Agent, AgentRuntime, CallStatus, HaltReason, PendingCall, Phase, RunState};
 use crate::budget::{BudgetMeter, BudgetOutcome};
-use crate::call::{CallDecision, CallOutcome, CallScope, ValidatedCall};
+use crate::call::{CallDecision, CallOutcome, CallScope, Origin, SourceRef, ValidatedCall, ValueSources};
+use crate::guard::UNTRUSTED_USER_INPUT;
 use crate::model::{Message, ModelRequest, ModelToolCall};
 use crate::tool::{ApprovalProof, CallContext, ToolError};
 use crate::trace::SecurityEvent;
@@ -241,7 +242,53 @@ impl<A: Agent> AgentRuntime<A> {
             taint: Some(&state.guard.taint),
             boundary: Some(&state.guard.boundary),
             redactor: Some(self.run_redactor(state)),
+            sources: None,
         }
+    }
+
+    /// The texts that entered the run, by origin, for provenance: the
+    /// user's messages (untrusted when the agent takes untrusted input) and
+    /// every successful tool output, trusted or not by its tool's spec.
+    fn value_sources<'s>(&self, state: &'s RunState) -> ValueSources<'s> {
+        let mut sources = ValueSources::new();
+        let untrusted_input = state.guard.taint.ingested_untrusted.contains(UNTRUSTED_USER_INPUT);
+        for message in &state.messages {
+            match message {
+                Message::User { content } if untrusted_input => sources.push(
+                    Origin::Untrusted(SourceRef {
+                        tool: UNTRUSTED_USER_INPUT.to_owned(),
+                        call_id: None,
+                        step: 0,
+                    }),
+                    content,
+                ),
+                Message::User { content } => sources.push(Origin::User, content),
+                Message::Tool {
+                    call_id,
+                    name,
+                    content,
+                    is_error: false,
+                    ..
+                } => {
+                    let call = state.all_calls().find(|c| &c.model_call_id == call_id);
+                    let source = SourceRef {
+                        tool: name.clone(),
+                        call_id: call.map(|c| c.call_id),
+                        step: call.map_or(0, |c| c.step),
+                    };
+                    // A tool the dispatcher does not know is not trusted.
+                    let trusted = self.dispatcher.spec(name).is_some_and(|s| !s.untrusted);
+                    let origin = if trusted {
+                        Origin::Trusted(source)
+                    } else {
+                        Origin::Untrusted(source)
+                    };
+                    sources.push(origin, content);
+                }
+                _ => {}
+            }
+        }
+        sources
     }
 
     /// Decodes and decides the call at `index` through the call pipeline;
@@ -256,10 +303,13 @@ impl<A: Agent> AgentRuntime<A> {
         // shown to an approver, bound by the approval and run.
         state.pending[index].arguments = validated.canonical().to_owned();
         let context = self.call_context(state, index, None);
-        let decision = self
-            .dispatcher
-            .decide(&self.scope(state, &context), &validated)
-            .await;
+        let sources = self.value_sources(state);
+        let scope = CallScope {
+            sources: Some(&sources),
+            ..self.scope(state, &context)
+        };
+        let decision = self.dispatcher.decide(&scope, &validated).await;
+        drop(sources);
         state.pending[index].decision = Some(decision.clone());
         let call = &state.pending[index];
         match decision {

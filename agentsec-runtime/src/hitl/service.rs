@@ -98,11 +98,23 @@ impl Approvals {
                 tool: approval.tool.clone(),
                 arguments: call.arguments.clone(),
                 reason,
+                provenance: call
+                    .decision
+                    .as_ref()
+                    .and_then(|d| d.provenance())
+                    .cloned(),
                 requested_at: approval.requested_at,
                 expires_at: approval.expires_at,
             });
         }
         Ok(out)
+    }
+
+    /// The calls of one run waiting for a person (see [`pending`](Self::pending)).
+    pub async fn pending_for_run(&self, run_id: RunId) -> Result<Vec<PendingApproval>, HitlError> {
+        let mut all = self.pending(None, None).await?;
+        all.retain(|p| p.run_id == run_id);
+        Ok(all)
     }
 
     /// Approves the call as the model wrote it.

@@ -23,8 +23,14 @@ pub struct PendingApproval {
     pub tool: String,
     /// The arguments, exactly as they will run if approved.
     pub arguments: String,
-    /// Why approval is needed.
+    /// Why approval is needed (irreversible, rule of two, provenance...),
+    /// followed by each argument's provenance and the untrusted sources the
+    /// run had read, when the call was traced.
     pub reason: String,
+    /// Each argument's provenance and the untrusted sources (tool, call,
+    /// step) the run had read when the call was proposed, as data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<crate::call::ProvenanceReport>,
     /// When it was asked.
     pub requested_at: UnixMillis,
     /// The deadline.

@@ -58,6 +58,16 @@ pub enum BuildError {
         /// The argument.
         argument: String,
     },
+    /// A tool declares as a sink an argument its schema does not have.
+    #[error(
+        "tool `{tool}` declares `{argument}` a sink, but has no such argument\n= help: name a top-level argument in `sinks.declared` (a `#[tool]` puts `#[sink]` on the argument itself)"
+    )]
+    UnknownSink {
+        /// The tool.
+        tool: String,
+        /// The declared name.
+        argument: String,
+    },
     /// A tool lets the model supply an identity.
     #[error(
         "tool `{tool}` takes `{argument}` from the model; identity must come from `ctx.user()`, never from the model"

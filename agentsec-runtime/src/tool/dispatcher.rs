@@ -10,6 +10,7 @@ use crate::policy::{AgentPermissions, DefaultPolicy, DynPolicy, Policy};
 use crate::secrets::{MemorySecretStore, OutputChecker, RedactingStore, Redactor, SecretStore};
 use crate::tool::identity_args::{is_credential_argument, is_identity_argument_for};
 use crate::trace::EventBus;
+use crate::tool::SinkPolicy;
 
 /// Builds a [`Dispatcher`].
 pub struct DispatcherBuilder {
@@ -24,6 +25,7 @@ pub struct DispatcherBuilder {
     input_guard: Option<Arc<dyn InputGuard>>,
     output_hosts: HostAllowlist,
     events: EventBus,
+    untrusted_sinks: SinkPolicy,
 }
 
 impl DispatcherBuilder {
@@ -115,6 +117,16 @@ impl DispatcherBuilder {
         self
     }
 
+    /// What happens to a call whose sink argument carries a value only
+    /// untrusted content supplied, for every tool of this agent (default
+    /// [`SinkPolicy::Deny`]). [`SinkPolicy::Ask`] asks a person instead,
+    /// with the warning in the approval request; a tool can also choose it
+    /// alone (`#[tool(untrusted_sink = "ask")]`).
+    pub fn untrusted_sinks(mut self, policy: SinkPolicy) -> Self {
+        self.untrusted_sinks = policy;
+        self
+    }
+
     /// Checks every tool's spec and needs and builds the dispatcher. A
     /// broken tool rule, missing state, missing secrets, duplicate names and
     /// identity arguments are reported
@@ -168,6 +180,17 @@ impl DispatcherBuilder {
                     argument: argument.into(),
                 });
             }
+            if let Some(argument) = spec
+                .sinks
+                .declared
+                .iter()
+                .find(|sink| !schema.property_names().any(|p| p == **sink))
+            {
+                return Err(BuildError::UnknownSink {
+                    tool: spec.name.into(),
+                    argument: (*argument).into(),
+                });
+            }
             if let Some(argument) = schema.property_names().find(|p| is_credential_argument(p)) {
                 return Err(BuildError::CredentialArgument {
                     tool: spec.name.into(),
@@ -201,6 +224,7 @@ impl DispatcherBuilder {
             output: OutputChecker::new(redactor.clone()).with_allowlist(self.output_hosts),
             redactor,
             events: self.events,
+            untrusted_sinks: self.untrusted_sinks,
         })
     }
 }
@@ -254,6 +278,7 @@ pub struct Dispatcher {
     pub(crate) output: OutputChecker,
     pub(crate) redactor: Redactor,
     pub(crate) events: EventBus,
+    pub(crate) untrusted_sinks: SinkPolicy,
 }
 
 impl Dispatcher {
@@ -271,6 +296,7 @@ impl Dispatcher {
             input_guard: None,
             output_hosts: HostAllowlist::default(),
             events: EventBus::default(),
+            untrusted_sinks: SinkPolicy::Deny,
         }
     }
 

@@ -38,7 +38,8 @@ pub use dispatcher::{Dispatcher, DispatcherBuilder};
 pub use error::ToolError;
 pub use schema::{ToolSchema, make_strict};
 pub use spec::{
-    Effect, EffectKind, Irreversibility, Scope, SourceLocation, StateRequirement, ToolSpec,
+    Effect, EffectKind, Irreversibility, Scope, SinkPolicy, Sinks, SourceLocation, StateRequirement,
+    ToolSpec,
     const_str_eq,
 };
 pub use state::StateMap;

@@ -2,3 +2,4 @@
 //! module keeps their paths under `agentsec_runtime::tool`.
 
 pub use agentsec_core::tool::*;
+pub use agentsec_core::sink::{SinkPolicy, Sinks};

@@ -29,6 +29,48 @@ pub trait EventSink: Send + Sync + 'static {
     fn publish(&self, envelope: &EventEnvelope);
 }
 
+/// Calls a function whenever a call starts waiting for a person (an
+/// `approval_requested` event), so approvals are pushed to the application
+/// (a chat message, a page) instead of only polled. The event is published
+/// when the pipeline decides the call needs approval, just before the run
+/// saves its state and pauses; it carries the reason text, with each
+/// argument's provenance and the untrusted sources read.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use agentsec_runtime::identity::{CallId, RunId};
+/// use agentsec_runtime::trace::{ApprovalNotifier, EventBus, SecurityEvent};
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let log = seen.clone();
+/// let bus = EventBus::default().with(ApprovalNotifier::new(move |event: &SecurityEvent| {
+///     log.lock().unwrap().push(event.kind());
+/// }));
+/// bus.publish(SecurityEvent::RunHalted { run_id: RunId::new(), agent: "a".into(), reason: "budget".into() });
+/// bus.publish(SecurityEvent::ApprovalRequested {
+///     run_id: RunId::new(), agent: "a".into(), user: "alice".into(), tool: "send_money".into(),
+///     call_id: CallId::new(), reason: "`send_money` cannot be undone".into(),
+/// });
+/// assert_eq!(*seen.lock().unwrap(), vec!["approval_requested"]);
+/// ```
+pub struct ApprovalNotifier<F> {
+    notify: F,
+}
+
+impl<F: Fn(&SecurityEvent) + Send + Sync + 'static> ApprovalNotifier<F> {
+    /// A notifier calling `notify` with each `approval_requested` event.
+    pub fn new(notify: F) -> Self {
+        Self { notify }
+    }
+}
+
+impl<F: Fn(&SecurityEvent) + Send + Sync + 'static> EventSink for ApprovalNotifier<F> {
+    fn publish(&self, envelope: &EventEnvelope) {
+        if matches!(envelope.event, SecurityEvent::ApprovalRequested { .. }) {
+            (self.notify)(&envelope.event);
+        }
+    }
+}
+
 /// Keeps every event in memory: for tests and for inspecting a run.
 ///
 /// ```

@@ -33,7 +33,9 @@ pub use anomaly::{
     AnomalyConfig, AnomalyDetector, REPEATED_DENIALS, REPEATED_IRREVERSIBLE, TOOL_CALL_RATE,
 };
 pub use audit::{AuditSink, AuditSinkConfig, AuditStats, audit_entry};
-pub use bus::{ChannelSink, CollectingSink, EventBus, EventSink, SUBSCRIBER_CAPACITY};
+pub use bus::{
+    ApprovalNotifier, ChannelSink, CollectingSink, EventBus, EventSink, SUBSCRIBER_CAPACITY,
+};
 pub use envelope::EventEnvelope;
 pub use error::SinkError;
 pub use events::SecurityEvent;

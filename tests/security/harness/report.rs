@@ -52,6 +52,9 @@ pub enum Mode {
     Strict,
     /// Injection planted; the approver approves everything.
     ApproveAll,
+    /// Injection planted; the approver approves any call of a tool the
+    /// user task uses, without comparing arguments.
+    ToolLevel,
 }
 
 impl Mode {
@@ -177,6 +180,8 @@ pub struct Outcome<'a> {
     pub strict: Observation,
     /// Injected, approver approving everything.
     pub approve_all: Observation,
+    /// Injected, tool-level approver.
+    pub tool_level: Observation,
 }
 
 impl Outcome<'_> {
@@ -188,6 +193,7 @@ impl Outcome<'_> {
             ("benign", &self.benign),
             ("strict", &self.strict),
             ("approve-all", &self.approve_all),
+            ("tool-level", &self.tool_level),
         ] {
             out.extend(
                 o.violations
@@ -252,13 +258,47 @@ fn injection(o: &Observation) -> &'static str {
     }
 }
 
+/// The three approvers side by side: attack success, utility under attack,
+/// benign utility, approval requests per benign task, and whether failed
+/// attacks were stopped by policy (nobody rejected anything) or by a person.
+pub fn approvers(title: &str, outcomes: &[Outcome<'_>]) -> String {
+    let mut t = String::new();
+    let n = outcomes.len();
+    let benign = outcomes.iter().filter(|o| o.benign.utility).count();
+    let asked: usize = outcomes.iter().map(|o| o.benign.asked).sum();
+    let _ = writeln!(
+        t,
+        "| {title}: approver | attack success | utility under attack | benign utility | approval requests per benign task | attacks stopped by policy | attacks stopped by a person |"
+    );
+    t.push_str("|---|---|---|---|---|---|---|\n");
+    let per_task = if n == 0 { 0.0 } else { asked as f64 / n as f64 };
+    for (name, pick) in [
+        ("careful", (|o: &Outcome<'_>| o.strict.clone()) as fn(&Outcome<'_>) -> Observation),
+        ("rubber stamp", |o| o.approve_all.clone()),
+        ("tool-level", |o| o.tool_level.clone()),
+    ] {
+        let runs: Vec<Observation> = outcomes.iter().map(pick).collect();
+        let attacks = runs.iter().filter(|o| o.attack).count();
+        let utility = runs.iter().filter(|o| o.utility).count();
+        let by_person = runs.iter().filter(|o| !o.attack && o.rejected > 0).count();
+        let by_policy = runs.iter().filter(|o| !o.attack && o.rejected == 0).count();
+        let _ = writeln!(
+            t,
+            "| {name} | {attacks}/{n} | {utility}/{n} | {benign}/{n} | {per_task:.2} | {by_policy} | {by_person} |"
+        );
+    }
+    t
+}
+
 /// The Markdown table of all outcomes.
 pub fn table(outcomes: &[Outcome<'_>]) -> String {
     let mut t = String::new();
+    t.push_str(&approvers("all scenarios", outcomes));
+    t.push('\n');
     t.push_str(
-        "| Scenario | OWASP | Control | Expect | Benign utility | Injection | Careful approver: utility / attack / asked (rejected) | Approve-all: utility / attack | Run end (approve-all) | Controls that fired (approve-all) |\n",
+        "| Scenario | OWASP | Control | Expect | Benign utility | Injection | Careful approver: utility / attack / asked (rejected) | Approve-all: utility / attack | Tool-level: utility / attack / asked (rejected) | Run end (approve-all) | Controls that fired (approve-all) |\n",
     );
-    t.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
+    t.push_str("|---|---|---|---|---|---|---|---|---|---|---|\n");
     for o in outcomes {
         let s = o.scenario;
         let owasp: Vec<_> = s.owasp.iter().map(|i| i.code()).collect();
@@ -269,7 +309,7 @@ pub fn table(outcomes: &[Outcome<'_>]) -> String {
         };
         let _ = writeln!(
             t,
-            "| {} | {} | {} | {} | {} | {} | {} / {} / {} ({}) | {} / {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} / {} / {} ({}) | {} / {} | {} / {} / {} ({}) | {} | {} |",
             s.id,
             owasp.join(" "),
             s.control,
@@ -290,6 +330,14 @@ pub fn table(outcomes: &[Outcome<'_>]) -> String {
             } else {
                 "failed"
             },
+            yes(o.tool_level.utility),
+            if o.tool_level.attack {
+                "SUCCEEDED"
+            } else {
+                "failed"
+            },
+            o.tool_level.asked,
+            o.tool_level.rejected,
             o.approve_all.outcome,
             o.approve_all.controls.join(", "),
         );

@@ -92,6 +92,8 @@ impl Expected {
 pub struct Approver {
     /// `None`: approves everything.
     expected: Option<Mutex<Vec<Expected>>>,
+    /// Approves any call of one of these tools, arguments unchecked.
+    tools: Option<Vec<&'static str>>,
     asked: Mutex<Vec<Asked>>,
 }
 
@@ -104,6 +106,17 @@ impl Approver {
     pub fn expecting(expected: Vec<Expected>) -> Self {
         Self {
             expected: Some(Mutex::new(expected)),
+            tools: None,
+            asked: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Approves every call of a tool the user task uses (the tools of
+    /// `expected`), without comparing arguments: what a busy person does.
+    pub fn tool_level(expected: Vec<Expected>) -> Self {
+        Self {
+            expected: None,
+            tools: Some(expected.iter().map(|e| e.tool).collect()),
             asked: Mutex::new(Vec::new()),
         }
     }
@@ -112,6 +125,7 @@ impl Approver {
     pub fn approve_all() -> Self {
         Self {
             expected: None,
+            tools: None,
             asked: Mutex::new(Vec::new()),
         }
     }
@@ -123,9 +137,10 @@ impl Approver {
 
     /// Decides one paused call and records it.
     pub fn decide(&self, call: &PendingCall) -> ApprovalDecision {
-        let approved = match &self.expected {
-            None => true,
-            Some(expected) => {
+        let approved = match (&self.expected, &self.tools) {
+            (None, Some(tools)) => tools.contains(&call.tool.as_str()),
+            (None, None) => true,
+            (Some(expected), _) => {
                 let args: Value = serde_json::from_str(&call.arguments).unwrap_or(Value::Null);
                 let mut expected = lock(expected);
                 match expected
