@@ -92,6 +92,15 @@ pub trait Checkpoints: Send + Sync + 'static {
     /// Saves `state`; refuses a state whose `version` is not newer than the stored one.
     fn save<'a>(&'a self, state: &'a RunState) -> BoxFuture<'a, Result<(), CheckpointError>>;
 
+    /// The store these checkpoints write to, when they are durable: the
+    /// runtime appends its security events to that store's audit chain by
+    /// default. `None` (the default) for checkpoints outside a [`RunStore`].
+    ///
+    /// [`RunStore`]: crate::store::RunStore
+    fn audit_store(&self) -> Option<std::sync::Arc<dyn crate::store::RunStore>> {
+        None
+    }
+
     /// The last saved state of `run_id`.
     fn load<'a>(
         &'a self,

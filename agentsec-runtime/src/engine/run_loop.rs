@@ -104,6 +104,7 @@ impl<A: Agent> AgentRuntime<A> {
             Err(error) => {
                 state.phase = Phase::Failed {
                     error: format!("the model provider failed: {error}"),
+                    transient: error.is_transient(),
                 };
                 return;
             }

@@ -6,7 +6,8 @@ use crate::BoxFuture;
 use crate::engine::checkpoint::{CallIntent, IntentBegin, IntentOutcome, RecordedIntent};
 use crate::engine::{CheckpointError, Checkpoints, RunState};
 use crate::identity::{CallId, RunId};
-use crate::store::{NewIntent, StoreError};
+use crate::store::{NewIntent, RunStore, StoreError};
+use std::sync::Arc;
 
 fn decode_outcome(
     run_id: RunId,
@@ -21,6 +22,10 @@ fn decode_outcome(
 }
 
 impl Checkpoints for StoreCheckpoints {
+    fn audit_store(&self) -> Option<Arc<dyn RunStore>> {
+        Some(self.store.clone())
+    }
+
     fn save<'a>(&'a self, state: &'a RunState) -> BoxFuture<'a, Result<(), CheckpointError>> {
         Box::pin(self.save_state(state))
     }
