@@ -5,6 +5,9 @@
 #[doc = include_str!("../book/src/introduction.md")]
 pub mod introduction {}
 
+#[doc = include_str!("../book/src/getting-started.md")]
+pub mod getting_started {}
+
 #[doc = include_str!("../book/src/tools.md")]
 pub mod declaring_tools {}
 
