@@ -32,6 +32,9 @@ pub mod human_approval_and_durable_runs {}
 #[doc = include_str!("../book/src/operating.md")]
 pub mod operating {}
 
+#[doc = include_str!("../book/src/configuration.md")]
+pub mod configuration_reference {}
+
 #[doc = include_str!("../book/src/checklist.md")]
 pub mod checklist {}
 
