@@ -5,6 +5,9 @@
 #[doc = include_str!("../book/src/introduction.md")]
 pub mod introduction {}
 
+#[doc = include_str!("../book/src/getting-started.md")]
+pub mod getting_started {}
+
 #[doc = include_str!("../book/src/tools.md")]
 pub mod declaring_tools {}
 
@@ -26,8 +29,20 @@ pub mod tracing_and_audit {}
 #[doc = include_str!("../book/src/hitl.md")]
 pub mod human_approval_and_durable_runs {}
 
+#[doc = include_str!("../book/src/web.md")]
+pub mod web_backend {}
+
+#[doc = include_str!("../book/src/testing.md")]
+pub mod testing_your_tools {}
+
 #[doc = include_str!("../book/src/operating.md")]
 pub mod operating {}
+
+#[doc = include_str!("../book/src/configuration.md")]
+pub mod configuration_reference {}
+
+#[doc = include_str!("../book/src/coming-from.md")]
+pub mod coming_from_rig_or_rmcp {}
 
 #[doc = include_str!("../book/src/checklist.md")]
 pub mod checklist {}

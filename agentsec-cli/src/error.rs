@@ -15,6 +15,10 @@ pub enum CliError {
     /// The command ran and found a problem.
     #[error("{0}")]
     Failed(String),
+    /// The command line asks for something that cannot be (exit 2, like
+    /// clap's own usage errors).
+    #[error("{0}")]
+    Usage(String),
     /// Writing the output failed.
     #[error("cannot write the output: {0}")]
     Io(#[from] std::io::Error),
@@ -27,7 +31,14 @@ impl CliError {
             CliError::Store(_) => 3,
             CliError::NotFound(_) => 4,
             CliError::Refused(_) => 5,
+            CliError::Usage(_) => 2,
         }
+    }
+
+    /// Whether the reader went away (`agentsec trace … | head`): not an
+    /// error, the command ends quietly.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, CliError::Io(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
     }
 }
 

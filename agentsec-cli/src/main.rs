@@ -13,6 +13,7 @@ mod error;
 mod output;
 mod secrets;
 mod store;
+mod when;
 
 use std::process::ExitCode;
 
@@ -48,6 +49,20 @@ enum Command {
     Demo(commands::demo::DemoArgs),
 }
 
+impl Command {
+    /// Whether the command only reads: such a command never creates a store.
+    fn read_only(&self) -> bool {
+        match self {
+            Command::Runs(_) | Command::Trace(_) | Command::Audit(_) => true,
+            Command::Approvals(c) => {
+                matches!(c, commands::approvals::ApprovalsCommand::List { .. })
+            }
+            Command::Keys(c) => matches!(c, commands::keys::KeysCommand::List { .. }),
+            Command::Demo(_) => false,
+        }
+    }
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -55,7 +70,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         // The demo makes its own fresh SQLite file, whatever DATABASE_URL says.
         Command::Demo(args) => commands::demo::run(args, &mut out).await,
-        command => match cli.store.open().await {
+        command => match cli.store.open(command.read_only()).await {
             Ok(store) => match command {
                 Command::Runs(c) => commands::runs::run(c, &store, &mut out).await,
                 Command::Trace(a) => commands::trace::run(a, &store, &mut out).await,
@@ -69,6 +84,8 @@ async fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // `agentsec trace RUN | head`: the reader had enough.
+        Err(error) if error.is_broken_pipe() => ExitCode::SUCCESS,
         Err(error) => {
             // Errors can quote outside values (ids, names): shown, not obeyed.
             eprintln!(

@@ -158,6 +158,18 @@ fn keys_are_issued_listed_rotated_and_revoked() {
 fn errors_are_one_line_with_documented_exit_codes() {
     let db = temp_db("errors");
     let db_text = db.to_str().unwrap();
+    // Approving is not read-only: it opens (creating) the store.
+    let approval = agentsec(&[
+        "--sqlite",
+        db_text,
+        "approvals",
+        "approve",
+        "01a20c68-c637-748b-8489-6506541ca693",
+        "--as",
+        "lead",
+    ]);
+    assert_eq!(approval.status.code(), Some(4), "{}", stderr(&approval));
+
     let bad_id = agentsec(&["--sqlite", db_text, "trace", "not-a-run"]);
     assert_eq!(bad_id.status.code(), Some(4));
     assert_eq!(stderr(&bad_id).lines().count(), 1, "{}", stderr(&bad_id));
@@ -170,17 +182,6 @@ fn errors_are_one_line_with_documented_exit_codes() {
         "run_01a20c68c574739e801c9c3a90352be8",
     ]);
     assert_eq!(unknown_run.status.code(), Some(4));
-
-    let approval = agentsec(&[
-        "--sqlite",
-        db_text,
-        "approvals",
-        "approve",
-        "01a20c68-c637-748b-8489-6506541ca693",
-        "--as",
-        "lead",
-    ]);
-    assert_eq!(approval.status.code(), Some(4), "{}", stderr(&approval));
 
     let usage = agentsec(&["--sqlite", db_text, "runs", "frobnicate"]);
     assert_eq!(usage.status.code(), Some(2));

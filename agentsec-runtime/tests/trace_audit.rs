@@ -108,25 +108,26 @@ async fn audited_events_land_in_the_chain_in_order() {
         summary,
         [
             (1, "permission_denied", "agent:support"),
-            (2, "approval_granted", "user:bob"),
-            (3, "irreversible_executed", "agent:support"),
-            (4, "approval_rejected", "user:carol"),
-            (5, "key_rejected", "key:unknown"),
+            (2, "approval_requested", "agent:support"),
+            (3, "approval_granted", "user:bob"),
+            (4, "irreversible_executed", "agent:support"),
+            (5, "approval_rejected", "user:carol"),
+            (6, "key_rejected", "key:unknown"),
         ]
     );
     assert_eq!(log[1].run_id, Some(run_id));
-    assert_eq!(log[4].run_id, None);
+    assert_eq!(log[5].run_id, None);
     // The data is the envelope: the event's own fields and time.
-    let executed: EventEnvelope = serde_json::from_value(log[2].data.clone()).unwrap();
+    let executed: EventEnvelope = serde_json::from_value(log[3].data.clone()).unwrap();
     assert!(matches!(
         executed.event,
         SecurityEvent::IrreversibleExecuted { succeeded: true, ref approver, .. } if approver.as_deref() == Some("bob")
     ));
     assert!(executed.at.0 > 0);
-    assert_eq!(audit.stats().appended, 5);
+    assert_eq!(audit.stats().appended, 6);
     let verification = store.verify_audit().await.unwrap();
     assert!(verification.is_intact(), "{verification:?}");
-    assert_eq!(verification.entries, 5);
+    assert_eq!(verification.entries, 6);
 }
 
 #[tokio::test]

@@ -159,7 +159,7 @@ pub async fn list(
             .unwrap_or_default();
         writeln!(
             out,
-            "{}  {} for {} ({tenant}) wants `{}` {}\n    why: {}\n    run {} · expires at {} (unix ms)\n    decide: agentsec approvals approve {} --as <you>{tenant_flag} [--role <role>]",
+            "{}  {} for {} ({tenant}) wants `{}` {}\n    why: {}\n    run {} · expires {}\n    decide: agentsec approvals approve {} --as <you>{tenant_flag} [--role <role>]",
             p.id,
             echo(&p.agent),
             echo(&p.user_id),
@@ -167,7 +167,7 @@ pub async fn list(
             escape_control(&p.arguments),
             echo(&p.reason),
             p.run_id,
-            p.expires_at.0,
+            crate::when::when(p.expires_at.0),
             p.id,
         )?;
     }

@@ -16,7 +16,7 @@ use examples::shop::{Shop, SupportAgent};
 use serde_json::json;
 
 use crate::commands::approvals;
-use crate::commands::trace::render;
+use crate::commands::trace::{render, screening_marks, timeline};
 use crate::error::CliError;
 use crate::output::{Paint, colour};
 
@@ -209,27 +209,21 @@ pub async fn run(args: DemoArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let record = store.get_run(run_id).await?;
     let state: RunState = serde_json::from_value(record.state)
         .map_err(|e| CliError::Failed(format!("unreadable state: {e}")))?;
-    render(&state, None, paint, out)?;
+    let steps = store.list_steps(run_id).await?;
+    let screening = screening_marks(&store, &state, &steps).await?;
+    let elapsed = match (steps.first(), steps.last()) {
+        (Some(first), Some(last)) => Some(last.at.0 - first.at.0),
+        _ => None,
+    };
+    render(&state, &screening, elapsed, paint, out)?;
+    timeline(&steps, paint, out)?;
 
     step(
         out,
         paint,
         &format!("$ agentsec --sqlite {db} audit verify"),
     )?;
-    let verification = store.verify_audit().await?;
-    match verification.first_break {
-        None => writeln!(
-            out,
-            "audit chain intact: {} entries, head {}",
-            verification.entries, verification.head_hash
-        )?,
-        Some(b) => {
-            return Err(CliError::Failed(format!(
-                "audit chain broken at entry {}",
-                b.seq
-            )));
-        }
-    }
+    crate::commands::audit::verify(&store, out).await?;
     if shop.refunds() != vec![("ord_1002".to_owned(), 12_500)] {
         return Err(CliError::Failed(
             "the refunds are not what was approved".into(),

@@ -83,10 +83,13 @@ fn keys(error: KeyError) -> CliError {
     }
 }
 
-fn unix(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+/// A key's time as the CLI shows every time: local, plus how far from now.
+fn unix(time: SystemTime) -> String {
+    let ms = time
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    crate::when::when(ms)
 }
 
 fn describe(info: &AgentKeyInfo) -> String {
@@ -106,8 +109,14 @@ fn describe(info: &AgentKeyInfo) -> String {
             "Retired, replaced by {}",
             echo(info.replaced_by.as_deref().unwrap_or("?"))
         ),
-        KeyStatus::Revoked => format!("Revoked at {}", info.revoked_at.map(unix).unwrap_or(0)),
-        KeyStatus::Expired => format!("Expired at {}", info.expires_at.map(unix).unwrap_or(0)),
+        KeyStatus::Revoked => format!(
+            "Revoked at {}",
+            info.revoked_at.map(unix).unwrap_or_else(|| "?".into())
+        ),
+        KeyStatus::Expired => format!(
+            "Expired at {}",
+            info.expires_at.map(unix).unwrap_or_else(|| "?".into())
+        ),
     };
     let nets: Vec<String> = info
         .allowed_networks

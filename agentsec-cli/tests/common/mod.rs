@@ -32,6 +32,13 @@ impl Drop for TempDb {
     }
 }
 
+impl TempDb {
+    /// The test's own folder (a working directory for the binary).
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+}
+
 pub fn temp_db(name: &str) -> TempDb {
     let dir = std::env::temp_dir().join(format!("agentsec-cli-{}-{}", std::process::id(), name));
     std::fs::create_dir_all(&dir).unwrap();
@@ -40,7 +47,21 @@ pub fn temp_db(name: &str) -> TempDb {
 }
 
 pub fn agentsec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_agentsec"))
+    command(args).output().expect("the binary runs")
+}
+
+/// The binary run in the folder `dir` (for its default `./agentsec.db`).
+pub fn agentsec_in(dir: &std::path::Path, args: &[&str]) -> Output {
+    command(args)
+        .current_dir(dir)
+        .output()
+        .expect("the binary runs")
+}
+
+/// The command, set up as the tests run it.
+pub fn command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_agentsec"));
+    command
         .args(args)
         .env_remove("DATABASE_URL")
         .env("NO_COLOR", "1")
@@ -51,9 +72,8 @@ pub fn agentsec(args: &[&str]) -> Output {
         .env(
             "AGENTSEC_SECRET_AGENTSEC_APPROVAL_KEY",
             "approval-key-for-the-cli-tests-0123456789",
-        )
-        .output()
-        .expect("the binary runs")
+        );
+    command
 }
 
 pub fn stdout(output: &Output) -> String {

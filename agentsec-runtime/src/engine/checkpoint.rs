@@ -135,6 +135,15 @@ pub trait Checkpoints: Send + Sync + 'static {
         })
     }
 
+    /// The store these checkpoints write to, when they are durable: the
+    /// runtime appends its security events to that store's audit chain by
+    /// default. `None` (the default) for checkpoints outside a [`RunStore`].
+    ///
+    /// [`RunStore`]: crate::store::RunStore
+    fn audit_store(&self) -> Option<std::sync::Arc<dyn crate::store::RunStore>> {
+        None
+    }
+
     /// The last saved state of `run_id`.
     fn load<'a>(
         &'a self,

@@ -65,6 +65,30 @@ impl<A: Agent> AgentRuntime<A> {
         self.drive(state).await
     }
 
+    /// Retries a run that failed because the model provider failed in a way
+    /// that may pass (unreachable, timed out, rate-limited, a 5xx; see
+    /// [`ModelError::is_transient`](crate::model::ModelError::is_transient)),
+    /// from its last checkpoint: the model is asked again for the turn that
+    /// failed, with the conversation, spend and calls the run had. Any other
+    /// run is refused with [`EngineError::NotRetryable`].
+    pub async fn retry(&self, run_id: RunId) -> Result<RunReport, EngineError> {
+        let mut state = self.state(run_id).await?;
+        match &state.phase {
+            Phase::Failed {
+                transient: true, ..
+            } => {}
+            other => {
+                return Err(EngineError::NotRetryable {
+                    run_id,
+                    phase: other.name(),
+                });
+            }
+        }
+        state.phase = Phase::AwaitingModel;
+        self.save(&mut state).await?;
+        self.drive(state).await
+    }
+
     /// Applies people's decisions to a run waiting for approval and, once
     /// every waiting call is decided, continues it.
     pub async fn resume(

@@ -108,6 +108,7 @@ impl<A: Agent> AgentRuntime<A> {
                 let error = self.redact(state, "model_error", error.to_string());
                 state.phase = Phase::Failed {
                     error: format!("the model provider failed: {error}"),
+                    transient: error.is_transient(),
                 };
                 return;
             }

@@ -65,6 +65,27 @@ pub enum EngineError {
         /// Why.
         error: String,
     },
+    /// The model provider's configuration is unusable (no API key, an
+    /// endpoint that is not a URL): found when the runtime is built, before
+    /// any run is recorded.
+    #[error("agent `{agent}`: the model provider is misconfigured: {error}")]
+    Model {
+        /// The agent.
+        agent: &'static str,
+        /// What is wrong.
+        error: crate::model::ModelError,
+    },
+    /// Only a run that failed for a transient model-provider error can be
+    /// retried.
+    #[error(
+        "run {run_id} cannot be retried: it is {phase}, not failed for a transient model-provider error"
+    )]
+    NotRetryable {
+        /// The run.
+        run_id: RunId,
+        /// Where it is.
+        phase: &'static str,
+    },
     /// The run is over: it cannot be continued.
     #[error("run {run_id} is finished ({phase})")]
     Finished {
@@ -134,6 +155,7 @@ pub struct AgentRuntimeBuilder<A> {
     checkpoints: Arc<dyn Checkpoints>,
     events: EventBus,
     prices: PriceTable,
+    audit: bool,
     _agent: PhantomData<fn() -> A>,
 }
 
@@ -224,6 +246,17 @@ impl<A: Agent> AgentRuntimeBuilder<A> {
         self
     }
 
+    /// Opts out of the default audit trail. By default a runtime whose
+    /// checkpoints are in a store ([`Checkpoints::audit_store`]) appends
+    /// its security events (approvals, denials, irreversible executions,
+    /// screening, exfiltration) to that store's hash-chained audit log
+    /// through an [`AuditSink`](crate::trace::AuditSink), unless the event
+    /// bus given to [`events`](Self::events) has one already.
+    pub fn without_audit(mut self) -> Self {
+        self.audit = false;
+        self
+    }
+
     /// Model prices, for `usd` budgets and cost records.
     pub fn prices(mut self, prices: PriceTable) -> Self {
         self.prices = prices;
@@ -247,6 +280,26 @@ impl<A: Agent> AgentRuntimeBuilder<A> {
                 A::SPEC.name
             )));
         }
+        model
+            .check_config()
+            .await
+            .map_err(|error| EngineError::Model {
+                agent: A::SPEC.name,
+                error,
+            })?;
+        // Audit by default: security events of a runtime with a store go to
+        // its audit chain, unless the application opted out or wired its own.
+        let mut events = self.events;
+        let mut audit = None;
+        if self.audit
+            && !events.has_audit_sink()
+            && let Some(store) = self.checkpoints.audit_store()
+        {
+            let sink = crate::trace::AuditSink::spawn(store)
+                .map_err(|e| EngineError::Config(format!("the audit sink: {e}")))?;
+            events = events.with(sink.clone());
+            audit = Some(sink);
+        }
         // The agent's calls go through the dispatcher's call pipeline, with
         // the runtime's policy, guards and events.
         let specs: Vec<_> = A::SPEC.tools.iter().collect();
@@ -257,7 +310,7 @@ impl<A: Agent> AgentRuntimeBuilder<A> {
             .agent_permissions(AgentPermissions::from_specs(&specs))
             .input_guard_arc(self.input_guard)
             .output_hosts(self.output_hosts)
-            .events(self.events.clone());
+            .events(events.clone());
         let dispatcher = A::register_tools(tools).build().await?;
         // The engine's own events pass the same redactor as the pipeline's.
         let events = self.events.with_redactor(dispatcher.redactor().clone());
@@ -267,6 +320,7 @@ impl<A: Agent> AgentRuntimeBuilder<A> {
             checkpoints: self.checkpoints,
             events,
             prices: self.prices,
+            audit,
             _agent: PhantomData,
         })
     }
@@ -303,6 +357,7 @@ pub struct AgentRuntime<A> {
     pub(super) checkpoints: Arc<dyn Checkpoints>,
     pub(super) events: EventBus,
     pub(super) prices: PriceTable,
+    audit: Option<crate::trace::AuditSink>,
     _agent: PhantomData<fn() -> A>,
 }
 
@@ -319,8 +374,18 @@ impl<A: Agent> AgentRuntime<A> {
             checkpoints: Arc::new(MemoryCheckpoints::new()),
             events: EventBus::default(),
             prices: PriceTable::new(),
+            audit: true,
             _agent: PhantomData,
         }
+    }
+
+    /// The audit sink the runtime added by default (see
+    /// [`AgentRuntimeBuilder::without_audit`]), to
+    /// [`flush`](crate::trace::AuditSink::flush) before shutting down;
+    /// `None` when the checkpoints are not in a store, the application opted
+    /// out, or its event bus has its own audit sink.
+    pub fn audit(&self) -> Option<&crate::trace::AuditSink> {
+        self.audit.as_ref()
     }
 
     /// The dispatcher running the agent's tools.

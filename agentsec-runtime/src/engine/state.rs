@@ -50,6 +50,11 @@ pub enum Phase {
     Failed {
         /// What failed, in words safe to show.
         error: String,
+        /// The model provider failed in a way that may pass (unreachable,
+        /// timed out, rate-limited, a 5xx): the run can be retried from its
+        /// last checkpoint ([`AgentRuntime::retry`](super::AgentRuntime::retry)).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        transient: bool,
     },
 }
 
@@ -358,7 +363,7 @@ impl RunOutcome {
             Phase::Halted { reason } => Some(RunOutcome::Halted {
                 reason: reason.clone(),
             }),
-            Phase::Failed { error } => Some(RunOutcome::Failed {
+            Phase::Failed { error, .. } => Some(RunOutcome::Failed {
                 error: error.clone(),
             }),
             Phase::AwaitingApproval => Some(RunOutcome::AwaitingApproval {

@@ -7,9 +7,26 @@ use uuid::Uuid;
 macro_rules! time_ordered_id {
     ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(transparent)]
+        ///
+        /// In text, JSON and events alike the id reads as it displays
+        /// (`prefix_` and 32 hex digits), so the id a person copies from the
+        /// CLI finds the same run in logs and event streams; a bare UUID (the
+        /// form of earlier versions) is still accepted when reading.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name(Uuid);
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
 
         impl $name {
             /// A fresh id: a UUIDv7, so ids sort by creation time.
@@ -61,6 +78,11 @@ time_ordered_id!(
     /// let run = RunId::new();
     /// assert!(run.to_string().starts_with("run_"));
     /// assert_eq!(run.to_string().parse::<RunId>().unwrap(), run);
+    /// // JSON carries the same form; a bare UUID is read too.
+    /// let json = serde_json::to_string(&run).unwrap();
+    /// assert_eq!(json, format!("\"{run}\""));
+    /// let bare = format!("\"{}\"", run.as_uuid());
+    /// assert_eq!(serde_json::from_str::<RunId>(&bare).unwrap(), run);
     /// ```
     RunId,
     "run"

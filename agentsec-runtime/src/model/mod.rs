@@ -112,6 +112,14 @@ pub trait ModelProvider: Send + Sync + 'static {
         &'a self,
         request: &'a ModelRequest,
     ) -> BoxFuture<'a, Result<ModelResponse, ModelError>>;
+
+    /// Checks the provider's configuration without calling the model: the
+    /// HTTP clients read their API key from the secret store, so a missing
+    /// key fails [`AgentRuntimeBuilder::build`](crate::engine::AgentRuntimeBuilder::build)
+    /// instead of a run. The default accepts.
+    fn check_config(&self) -> BoxFuture<'_, Result<(), ModelError>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 impl<P: ModelProvider + ?Sized> ModelProvider for Arc<P> {
@@ -125,6 +133,10 @@ impl<P: ModelProvider + ?Sized> ModelProvider for Arc<P> {
     ) -> BoxFuture<'a, Result<ModelResponse, ModelError>> {
         (**self).complete(request)
     }
+
+    fn check_config(&self) -> BoxFuture<'_, Result<(), ModelError>> {
+        (**self).check_config()
+    }
 }
 
 impl<P: ModelProvider + ?Sized> ModelProvider for Box<P> {
@@ -137,5 +149,9 @@ impl<P: ModelProvider + ?Sized> ModelProvider for Box<P> {
         request: &'a ModelRequest,
     ) -> BoxFuture<'a, Result<ModelResponse, ModelError>> {
         (**self).complete(request)
+    }
+
+    fn check_config(&self) -> BoxFuture<'_, Result<(), ModelError>> {
+        (**self).check_config()
     }
 }

@@ -59,10 +59,15 @@ enum Command {
     Flush(oneshot::Sender<()>),
 }
 
-/// Appends approvals granted and rejected, permission denials, rejected
-/// agent keys and executed irreversible calls to the store's audit chain
-/// ([`RunStore::append_audit`]); other events are ignored (see
-/// [`audit_entry`]).
+/// Appends the security events to the store's audit chain
+/// ([`RunStore::append_audit`]): approvals requested, granted and rejected,
+/// permission denials, rejected agent keys, executed irreversible calls,
+/// screening that flagged or blocked input, taint escalations, blocked
+/// exfiltration and exceeded budgets; other events (routine tool calls,
+/// budget warnings, halts, redactions) are ignored (see [`audit_entry`]).
+///
+/// A runtime whose checkpoints are in a store adds one by default (see
+/// `AgentRuntimeBuilder::without_audit` to opt out).
 ///
 /// Appends run on one background task, in publication order, fed by a
 /// bounded queue, so [`EventSink::publish`] never waits on the database.
@@ -134,6 +139,10 @@ impl AuditSink {
 }
 
 impl EventSink for AuditSink {
+    fn records_audit(&self) -> bool {
+        true
+    }
+
     fn publish(&self, envelope: &EventEnvelope) {
         let Some(entry) = audit_entry(envelope) else {
             return;
@@ -178,7 +187,13 @@ pub fn audit_entry(envelope: &EventEnvelope) -> Option<NewAuditEntry> {
             format!("user:{approver}")
         }
         SecurityEvent::PermissionDenied { agent, .. }
-        | SecurityEvent::IrreversibleExecuted { agent, .. } => {
+        | SecurityEvent::IrreversibleExecuted { agent, .. }
+        | SecurityEvent::ApprovalRequested { agent, .. }
+        | SecurityEvent::InputFlagged { agent, .. }
+        | SecurityEvent::InputBlocked { agent, .. }
+        | SecurityEvent::TaintEscalation { agent, .. }
+        | SecurityEvent::ExfiltrationBlocked { agent, .. }
+        | SecurityEvent::BudgetExceeded { agent, .. } => {
             format!("agent:{agent}")
         }
         SecurityEvent::KeyRejected { key_id, .. } => match key_id {

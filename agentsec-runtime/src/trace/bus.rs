@@ -27,6 +27,13 @@ use crate::secrets::Redactor;
 pub trait EventSink: Send + Sync + 'static {
     /// Handles one event.
     fn publish(&self, envelope: &EventEnvelope);
+
+    /// Whether this sink appends to the audit chain (an
+    /// [`AuditSink`](super::AuditSink)); a runtime whose bus has one does
+    /// not add its default one.
+    fn records_audit(&self) -> bool {
+        false
+    }
 }
 
 /// Calls a function whenever a call starts waiting for a person (an
@@ -200,6 +207,22 @@ impl EventBus {
     pub fn with(mut self, sink: impl EventSink) -> Self {
         self.sinks.push(Arc::new(sink));
         self
+    }
+
+    /// Whether one of the sinks appends to the audit chain.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use agentsec_runtime::store::{MemoryStore, RunStore};
+    /// use agentsec_runtime::trace::{AuditSink, CollectingSink, EventBus};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let store: Arc<dyn RunStore> = Arc::new(MemoryStore::new());
+    /// assert!(!EventBus::default().with(CollectingSink::default()).has_audit_sink());
+    /// assert!(EventBus::default().with(AuditSink::spawn(store).unwrap()).has_audit_sink());
+    /// # });
+    /// ```
+    pub fn has_audit_sink(&self) -> bool {
+        self.sinks.iter().any(|s| s.records_audit())
     }
 
     /// Adds a shared sink.

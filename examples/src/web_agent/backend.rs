@@ -136,6 +136,7 @@ pub struct Backend {
 }
 
 impl Backend {
+    // ANCHOR: backend
     /// A backend whose support agent is driven by `model`.
     pub async fn new(model: ScriptedModel) -> Result<Self, Box<dyn std::error::Error>> {
         let store: Arc<dyn RunStore> = Arc::new(MemoryStore::new());
@@ -186,7 +187,9 @@ impl Backend {
             shop,
         })
     }
+    // ANCHOR_END: backend
 
+    // ANCHOR: session
     /// The user a request's `Authorization: Bearer` session token names.
     fn user(&self, headers: &HeaderMap) -> Result<UserIdentity, ApiError> {
         let token = headers
@@ -203,6 +206,7 @@ impl Backend {
             .authenticate(token)
             .map_err(|e| ApiError(StatusCode::UNAUTHORIZED, format!("invalid session: {e}")))
     }
+    // ANCHOR_END: session
 
     /// The backend proves it may invoke the support agent with its own key.
     async fn invoke_as_agent(&self) -> Result<(), ApiError> {
@@ -232,6 +236,7 @@ fn internal(error: impl std::fmt::Display) -> ApiError {
     ApiError(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
 }
 
+// ANCHOR: chat
 async fn chat(
     State(backend): State<Arc<Backend>>,
     headers: HeaderMap,
@@ -246,7 +251,9 @@ async fn chat(
         .map_err(internal)?;
     Ok(Json(ChatReply::of(&report)))
 }
+// ANCHOR_END: chat
 
+// ANCHOR: list
 async fn list_approvals(
     State(backend): State<Arc<Backend>>,
     headers: HeaderMap,
@@ -267,7 +274,9 @@ async fn list_approvals(
     };
     Ok(Json(pending))
 }
+// ANCHOR_END: list
 
+// ANCHOR: approve
 async fn approve(
     State(backend): State<Arc<Backend>>,
     headers: HeaderMap,
@@ -286,6 +295,7 @@ async fn approve(
         .await?;
     Ok(Json(ChatReply::of(&report)))
 }
+// ANCHOR_END: approve
 
 /// A running backend.
 pub struct WebServer {
@@ -300,11 +310,13 @@ impl WebServer {
     /// Starts the backend on 127.0.0.1 on a free port.
     pub async fn start(model: ScriptedModel) -> Result<Self, Box<dyn std::error::Error>> {
         let backend = Arc::new(Backend::new(model).await?);
+        // ANCHOR: router
         let router = Router::new()
             .route("/api/chat", post(chat))
             .route("/api/approvals", get(list_approvals))
             .route("/api/approvals/{id}/approve", post(approve))
             .with_state(backend.clone());
+        // ANCHOR_END: router
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let url = format!("http://{}", listener.local_addr()?);
         let (shutdown, stop) = oneshot::channel::<()>();

@@ -6,8 +6,9 @@ use crate::BoxFuture;
 use crate::engine::checkpoint::{CallIntent, IntentBegin, IntentOutcome, RecordedIntent};
 use crate::engine::{CheckpointError, Checkpoints, PendingCall, RunState};
 use crate::identity::{CallId, RunId};
-use crate::store::{Fence, NewIntent, StoreError};
+use crate::store::{Fence, NewIntent, RunStore, StoreError};
 use crate::tool::ApprovalProof;
+use std::sync::Arc;
 
 fn decode_outcome(
     run_id: RunId,
@@ -48,6 +49,10 @@ impl StoreCheckpoints {
 }
 
 impl Checkpoints for StoreCheckpoints {
+    fn audit_store(&self) -> Option<Arc<dyn RunStore>> {
+        Some(self.store.clone())
+    }
+
     fn save<'a>(&'a self, state: &'a RunState) -> BoxFuture<'a, Result<(), CheckpointError>> {
         Box::pin(self.save_state(state))
     }

@@ -145,6 +145,10 @@ impl ModelProvider for AnthropicClient {
         &self.http.name
     }
 
+    fn check_config(&self) -> BoxFuture<'_, Result<(), ModelError>> {
+        Box::pin(self.http.check_key())
+    }
+
     fn complete<'a>(
         &'a self,
         request: &'a ModelRequest,

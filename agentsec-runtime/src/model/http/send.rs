@@ -53,6 +53,15 @@ impl HttpEndpoint {
             })
     }
 
+    /// Checks that the configured API key (if any) is readable and usable
+    /// as a header, without sending anything.
+    pub(crate) async fn check_key(&self) -> Result<(), ModelError> {
+        if let Some(key) = self.api_key().await? {
+            self.auth_header(&key)?;
+        }
+        Ok(())
+    }
+
     async fn api_key(&self) -> Result<Option<SecretString>, ModelError> {
         let Some(source) = &self.key else {
             return Ok(None);

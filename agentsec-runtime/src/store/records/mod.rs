@@ -72,6 +72,9 @@ macro_rules! string_enum {
         }
 
         impl $name {
+            /// Every value, in declaration order (for listing valid values).
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
             /// The string stored in the database.
             pub fn as_str(self) -> &'static str {
                 match self { $(Self::$variant => $text),+ }
