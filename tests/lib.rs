@@ -26,6 +26,9 @@ pub mod tracing_and_audit {}
 #[doc = include_str!("../book/src/hitl.md")]
 pub mod human_approval_and_durable_runs {}
 
+#[doc = include_str!("../book/src/mcp.md")]
+pub mod mcp {}
+
 #[doc = include_str!("../book/src/operating.md")]
 pub mod operating {}
 
