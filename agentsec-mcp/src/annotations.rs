@@ -22,14 +22,14 @@ use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 /// use agentsec_mcp::annotations::annotations;
 /// use agentsec_runtime::tool::{Effect, EffectKind, Irreversibility, Scope, ToolSpec};
 ///
-/// let refund = ToolSpec {
+/// const REFUND: ToolSpec = ToolSpec {
 ///     effects: &[Effect::new(EffectKind::Write, "payments")],
 ///     pure: false,
 ///     scope: Some(Scope::User),
 ///     irreversible: Some(Irreversibility { reason: Some("moves money") }),
 ///     ..ToolSpec::new("refund", "Refund an order.")
 /// };
-/// let hints = annotations(&refund);
+/// let hints = annotations(&REFUND);
 /// assert_eq!(hints.read_only_hint, Some(false));
 /// assert_eq!(hints.destructive_hint, Some(true));
 /// assert_eq!(hints.idempotent_hint, Some(false));

@@ -182,6 +182,8 @@ struct Client {
 
 impl Client {
     fn new(url: &str) -> Self {
+        // reqwest is built without a TLS provider of its own.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         Self {
             http: reqwest::Client::new(),
             url: url.to_owned(),
