@@ -34,7 +34,7 @@ impl Bank {
 
 /// Look up one of the signed-in user's orders.
 #[tool(read = "orders", scope = "user")]
-async fn lookup_order(
+pub async fn lookup_order(
     ctx: &ToolCtx,
     /// The order.
     order_id: String,
@@ -44,7 +44,7 @@ async fn lookup_order(
 
 /// Fetch a web page.
 #[tool(read = "web", scope = "global", untrusted)]
-async fn fetch_page(
+pub async fn fetch_page(
     /// The page.
     url: String,
 ) -> Result<String, ToolError> {
@@ -54,7 +54,7 @@ async fn fetch_page(
 /// Refund an order to the customer's card.
 #[tool(write = "payments", scope = "user")]
 #[irreversible(reason = "moves money")]
-async fn refund(
+pub async fn refund(
     ctx: &ToolCtx,
     #[state] bank: &Bank,
     /// The order to refund.
