@@ -34,6 +34,8 @@ pub mod web_backend {}
 
 #[doc = include_str!("../book/src/testing.md")]
 pub mod testing_your_tools {}
+#[doc = include_str!("../book/src/mcp.md")]
+pub mod mcp {}
 
 #[doc = include_str!("../book/src/operating.md")]
 pub mod operating {}

@@ -4,6 +4,7 @@
 //! of its module; `tests/examples_run.rs` calls it too and checks what it did.
 
 pub mod database_agent;
+pub mod mcp_server;
 pub mod research_assistant;
 pub mod shop;
 pub mod support_desk;

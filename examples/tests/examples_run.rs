@@ -292,3 +292,23 @@ async fn the_web_backend_refuses_bad_sessions_and_non_leads_and_never_leaks_the_
     }
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_mcp_server_refuses_no_token_and_refunds_once_after_approval() {
+    let mut out = Vec::new();
+    let report = examples::mcp_server::run(&mut out).await.unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(report.unauthenticated, 401, "{text}");
+    assert_eq!(
+        report.shop.refunds(),
+        vec![("ord_1002".to_owned(), 12_500)],
+        "{text}"
+    );
+    assert!(text.contains("approval required"), "{text}");
+    assert!(text.contains("refunded 12500 cents on ord_1002"), "{text}");
+    assert!(text.contains("ran once"), "{text}");
+    assert!(
+        !text.contains("sk_test_example_only"),
+        "the payment key is never printed"
+    );
+}
