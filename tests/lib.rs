@@ -34,6 +34,7 @@ pub mod web_backend {}
 
 #[doc = include_str!("../book/src/testing.md")]
 pub mod testing_your_tools {}
+
 #[doc = include_str!("../book/src/mcp.md")]
 pub mod mcp {}
 

@@ -296,6 +296,7 @@ impl ApprovalDesk {
                     Err(error) => error.model_message(),
                     Ok(_) => String::new(),
                 },
+                transient: false,
             },
         };
         state.version += 1;

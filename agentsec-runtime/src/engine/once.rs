@@ -203,6 +203,7 @@ impl<A: Agent> AgentRuntime<A> {
                     error: format!(
                         "integrity: call {call_id} is marked approved but {reason}; nothing ran"
                     ),
+                    transient: false,
                 };
                 self.save(state).await?;
                 Err(EngineError::ApprovalIntegrity {

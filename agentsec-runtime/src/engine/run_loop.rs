@@ -4,7 +4,9 @@ use tracing::Instrument;
 
 use super::{Agent, AgentRuntime, CallStatus, HaltReason, PendingCall, Phase, RunState};
 use crate::budget::{BudgetMeter, BudgetOutcome};
-use crate::call::{CallDecision, CallOutcome, CallScope, Origin, SourceRef, ValidatedCall, ValueSources};
+use crate::call::{
+    CallDecision, CallOutcome, CallScope, Origin, SourceRef, ValidatedCall, ValueSources,
+};
 use crate::guard::UNTRUSTED_USER_INPUT;
 use crate::model::{Message, ModelRequest, ModelToolCall};
 use crate::tool::{ApprovalProof, CallContext, ToolError};
@@ -105,10 +107,11 @@ impl<A: Agent> AgentRuntime<A> {
             Err(error) => {
                 // A provider's error body can echo the request (and what
                 // was in it): it is stored and shown only redacted.
+                let transient = error.is_transient();
                 let error = self.redact(state, "model_error", error.to_string());
                 state.phase = Phase::Failed {
                     error: format!("the model provider failed: {error}"),
-                    transient: error.is_transient(),
+                    transient,
                 };
                 return;
             }
@@ -252,7 +255,11 @@ impl<A: Agent> AgentRuntime<A> {
     /// every successful tool output, trusted or not by its tool's spec.
     fn value_sources<'s>(&self, state: &'s RunState) -> ValueSources<'s> {
         let mut sources = ValueSources::new();
-        let untrusted_input = state.guard.taint.ingested_untrusted.contains(UNTRUSTED_USER_INPUT);
+        let untrusted_input = state
+            .guard
+            .taint
+            .ingested_untrusted
+            .contains(UNTRUSTED_USER_INPUT);
         for message in &state.messages {
             match message {
                 Message::User { content } if untrusted_input => sources.push(

@@ -313,7 +313,7 @@ impl<A: Agent> AgentRuntimeBuilder<A> {
             .events(events.clone());
         let dispatcher = A::register_tools(tools).build().await?;
         // The engine's own events pass the same redactor as the pipeline's.
-        let events = self.events.with_redactor(dispatcher.redactor().clone());
+        let events = events.with_redactor(dispatcher.redactor().clone());
         Ok(AgentRuntime {
             model,
             dispatcher,
