@@ -14,7 +14,11 @@ impl Approvals {
     /// (tool, call, arguments) is verified first, and one that does not
     /// verify stops the resume with nothing applied. Undecided requests past
     /// their deadline become expirations. A run that is not paused (it was
-    /// interrupted) is continued from its last checkpoint.
+    /// interrupted) is continued from its last checkpoint only once every
+    /// call its state marks approved has verified against its signed
+    /// decision; otherwise the run is stopped and this is
+    /// [`HitlError::Engine`] with
+    /// [`EngineError::ApprovalIntegrity`](crate::engine::EngineError::ApprovalIntegrity).
     ///
     /// Single flight: while another resume or a worker drives the run this
     /// is [`HitlError::Busy`]; a finished run is [`HitlError::Finished`].
