@@ -15,6 +15,9 @@ pub enum CliError {
     /// The command ran and found a problem.
     #[error("{0}")]
     Failed(String),
+    /// A stored row does not decode (damaged or edited by hand).
+    #[error("{0}")]
+    Corrupt(String),
     /// Writing the output failed.
     #[error("cannot write the output: {0}")]
     Io(#[from] std::io::Error),
@@ -27,6 +30,7 @@ impl CliError {
             CliError::Store(_) => 3,
             CliError::NotFound(_) => 4,
             CliError::Refused(_) => 5,
+            CliError::Corrupt(_) => 6,
         }
     }
 }
@@ -36,6 +40,7 @@ impl From<StoreError> for CliError {
         match error {
             StoreError::NotFound { .. } => CliError::NotFound(error.to_string()),
             StoreError::Backend(_) => CliError::Store(error.to_string()),
+            StoreError::Corrupt { .. } => CliError::Corrupt(error.to_string()),
             other => CliError::Refused(other.to_string()),
         }
     }

@@ -181,7 +181,7 @@ impl Worker {
             return;
         }
         tracing::warn!(
-            target: "agentsec::security",
+            target: "agentsec::corrupt",
             run_id = %claimed.id,
             reason = %crate::escape::echo(reason),
             worker = self.id(),

@@ -84,6 +84,7 @@ impl Approvals {
                     // One corrupt run does not hide everyone else's requests.
                     Err(HitlError::Store(error @ StoreError::Corrupt { .. })) => {
                         tracing::warn!(
+                            target: "agentsec::corrupt",
                             run_id = %approval.run_id,
                             error = %crate::escape::echo(&error.to_string()),
                             "skipping the approvals of a corrupt run"

@@ -5,7 +5,7 @@ macro_rules! sql_run_methods {
         /// Logs a run row that does not decode and is left out.
         fn skip_corrupt(error: &StoreError) {
             tracing::warn!(
-                target: "agentsec::security",
+                target: "agentsec::corrupt",
                 error = %$crate::escape::echo(&error.to_string()),
                 "skipping a corrupt run row"
             );
