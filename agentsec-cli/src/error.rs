@@ -19,6 +19,9 @@ pub enum CliError {
     /// clap's own usage errors).
     #[error("{0}")]
     Usage(String),
+    /// A stored row does not decode (damaged or edited by hand).
+    #[error("{0}")]
+    Corrupt(String),
     /// Writing the output failed.
     #[error("cannot write the output: {0}")]
     Io(#[from] std::io::Error),
@@ -32,6 +35,7 @@ impl CliError {
             CliError::NotFound(_) => 4,
             CliError::Refused(_) => 5,
             CliError::Usage(_) => 2,
+            CliError::Corrupt(_) => 6,
         }
     }
 
@@ -47,6 +51,7 @@ impl From<StoreError> for CliError {
         match error {
             StoreError::NotFound { .. } => CliError::NotFound(error.to_string()),
             StoreError::Backend(_) => CliError::Store(error.to_string()),
+            StoreError::Corrupt { .. } => CliError::Corrupt(error.to_string()),
             other => CliError::Refused(other.to_string()),
         }
     }

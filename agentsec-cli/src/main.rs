@@ -66,6 +66,24 @@ impl Command {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Rows skipped because they do not decode are named on stderr.
+    {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        let _ = tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_ansi(false)
+                    .without_time()
+                    .with_target(false),
+            )
+            .with(tracing_subscriber::filter::Targets::new().with_target(
+                "agentsec::corrupt",
+                tracing_subscriber::filter::LevelFilter::WARN,
+            ))
+            .try_init();
+    }
     let mut out = std::io::stdout();
     let result = match cli.command {
         // The demo makes its own fresh SQLite file, whatever DATABASE_URL says.

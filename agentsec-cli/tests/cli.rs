@@ -195,3 +195,49 @@ fn errors_are_one_line_with_documented_exit_codes() {
     assert_eq!(no_db.status.code(), Some(3), "{}", stderr(&no_db));
     assert!(stderr(&no_db).starts_with("error: cannot open the store"));
 }
+
+#[test]
+fn a_corrupt_row_is_skipped_in_lists_and_has_its_own_exit_code() {
+    let db = temp_db("corrupt");
+    let db_text = db.to_str().unwrap();
+    assert!(agentsec(&["demo", "--db", db_text]).status.success());
+    let runs = agentsec(&["--sqlite", db_text, "runs", "list"]);
+    let run_id = stdout(&runs)
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    // Someone truncates the run's state by hand.
+    let stored_id: String = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite:{db_text}"))
+                .await
+                .unwrap();
+            let id: String = sqlx::query_scalar("SELECT id FROM runs LIMIT 1")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            sqlx::query("UPDATE runs SET state = substr(state, 1, 25)")
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+            id
+        });
+    let listed = agentsec(&["--sqlite", db_text, "runs", "list"]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    assert!(
+        stderr(&listed).contains(&stored_id),
+        "the warning names the run: {}",
+        stderr(&listed)
+    );
+    let approvals = agentsec(&["--sqlite", db_text, "approvals", "list"]);
+    assert!(approvals.status.success(), "{}", stderr(&approvals));
+    let shown = agentsec(&["--sqlite", db_text, "runs", "show", &run_id]);
+    assert_eq!(shown.status.code(), Some(6), "{}", stderr(&shown));
+    assert!(stderr(&shown).contains("corrupt"), "{}", stderr(&shown));
+}

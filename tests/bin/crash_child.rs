@@ -395,6 +395,7 @@ async fn recover(store: Arc<dyn RunStore>, effects: &Path) {
                     Err(HitlError::Busy { .. })
                 )
             }
+            RunStatus::Corrupt => panic!("run {} was quarantined as corrupt", run.id),
             RunStatus::NeedsReconciliation => {
                 let state = runtime.state(run.id).await.expect("state");
                 let Phase::NeedsReconciliation {

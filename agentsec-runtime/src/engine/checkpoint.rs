@@ -31,6 +31,15 @@ pub enum CheckpointError {
         /// The run.
         run_id: RunId,
     },
+    /// The run's stored state, or a call's stored result, does not decode
+    /// (a damaged or tampered row): the run cannot be driven.
+    #[error("run {run_id} is corrupt: {message}")]
+    Corrupt {
+        /// The run.
+        run_id: RunId,
+        /// What did not decode.
+        message: String,
+    },
     /// The backing store failed.
     #[error("checkpoint store failed: {0}")]
     Backend(String),

@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use super::durable::store_error;
 use super::{
-    Agent, AgentRuntime, EngineError, LeaseGuard, RunOutcome, RunReport, StoreCheckpoints,
+    Agent, AgentRuntime, CheckpointError, EngineError, LeaseGuard, RunOutcome, RunReport,
+    StoreCheckpoints,
 };
 use crate::BoxFuture;
 use crate::identity::RunId;
+use crate::store::{RunRecord, RunStatus};
 
 /// Something that continues saved runs of one agent: an
 /// [`AgentRuntime`] (object safe, so a worker can hold several agents).
@@ -20,6 +22,13 @@ pub trait RunDriver: Send + Sync + 'static {
 
     /// Continues the saved run until it completes, halts, fails or pauses.
     fn continue_run(&self, run_id: RunId) -> BoxFuture<'_, Result<RunReport, EngineError>>;
+
+    /// Reports that the run was quarantined because `reason` (something in
+    /// it does not decode). The default does nothing; an [`AgentRuntime`]
+    /// publishes a [`SecurityEvent::RunQuarantined`](crate::trace::SecurityEvent::RunQuarantined).
+    fn quarantined(&self, run_id: RunId, reason: &str) {
+        let _ = (run_id, reason);
+    }
 }
 
 impl<A: Agent> RunDriver for AgentRuntime<A> {
@@ -29,6 +38,15 @@ impl<A: Agent> RunDriver for AgentRuntime<A> {
 
     fn continue_run(&self, run_id: RunId) -> BoxFuture<'_, Result<RunReport, EngineError>> {
         Box::pin(AgentRuntime::continue_run(self, run_id))
+    }
+
+    fn quarantined(&self, run_id: RunId, reason: &str) {
+        self.events
+            .publish(crate::trace::SecurityEvent::RunQuarantined {
+                run_id,
+                agent: A::SPEC.name.to_owned(),
+                reason: reason.to_owned(),
+            });
     }
 }
 
@@ -130,13 +148,48 @@ impl Worker {
                     lease.record().agent
                 ))),
             };
-            if let Err(error) = &outcome {
-                tracing::warn!(%run_id, %error, worker = self.id(), "could not drive a claimed run");
+            match &outcome {
+                Err(EngineError::Checkpoint(CheckpointError::Corrupt { message, .. })) => {
+                    self.quarantine(lease.record(), message).await;
+                }
+                Err(error) => {
+                    tracing::warn!(%run_id, %error, worker = self.id(), "could not drive a claimed run");
+                }
+                Ok(_) => {}
             }
             lease.release().await;
             reports.push(WorkerReport { run_id, outcome });
         }
         Ok(reports)
+    }
+
+    /// Sets a run that does not decode aside (status `corrupt`) so that no
+    /// worker claims it again, and reports it.
+    async fn quarantine(&self, claimed: &RunRecord, reason: &str) {
+        let store = self.checkpoints.store();
+        // The row as it is now (the driver may have advanced it before it
+        // hit the corrupt part); its state is kept as found.
+        let result = match store.get_run(claimed.id).await {
+            Ok(mut record) => {
+                record.status = RunStatus::Corrupt;
+                store.update_run(&record).await.map(|_| ())
+            }
+            Err(error) => Err(error),
+        };
+        if let Err(error) = result {
+            tracing::warn!(run_id = %claimed.id, %error, "could not quarantine a corrupt run");
+            return;
+        }
+        tracing::warn!(
+            target: "agentsec::corrupt",
+            run_id = %claimed.id,
+            reason = %crate::escape::echo(reason),
+            worker = self.id(),
+            "quarantined a corrupt run"
+        );
+        if let Some(driver) = self.drivers.get(claimed.agent.as_str()) {
+            driver.quarantined(claimed.id, reason);
+        }
     }
 
     /// Claims and drives runs until `shutdown` resolves, waiting the poll

@@ -79,7 +79,20 @@ impl Approvals {
         for approval in records {
             let (run, state) = match runs.entry(approval.run_id) {
                 Entry::Occupied(entry) => entry.into_mut(),
-                Entry::Vacant(entry) => entry.insert(self.load_run(approval.run_id).await?),
+                Entry::Vacant(entry) => match self.load_run(approval.run_id).await {
+                    Ok(loaded) => entry.insert(loaded),
+                    // One corrupt run does not hide everyone else's requests.
+                    Err(HitlError::Store(error @ StoreError::Corrupt { .. })) => {
+                        tracing::warn!(
+                            target: "agentsec::corrupt",
+                            run_id = %approval.run_id,
+                            error = %crate::escape::echo(&error.to_string()),
+                            "skipping the approvals of a corrupt run"
+                        );
+                        continue;
+                    }
+                    Err(other) => return Err(other),
+                },
             };
             let Some(call) = waiting_call(state, &approval) else {
                 continue;

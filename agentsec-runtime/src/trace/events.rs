@@ -237,6 +237,18 @@ pub enum SecurityEvent {
         /// Whether the tool reported success.
         succeeded: bool,
     },
+    /// A run's stored state (or a call's stored result) does not decode: the
+    /// run was quarantined (status `corrupt`) instead of being retried by
+    /// every worker. An operator inspects it; the store may have been
+    /// tampered with.
+    RunQuarantined {
+        /// The run.
+        run_id: RunId,
+        /// The agent.
+        agent: String,
+        /// What did not decode.
+        reason: String,
+    },
 }
 
 impl SecurityEvent {
@@ -261,6 +273,7 @@ impl SecurityEvent {
             SecurityEvent::IrreversibleExecuted { .. } => "irreversible_executed",
             SecurityEvent::ApprovalIntegrity { .. } => "approval_integrity",
             SecurityEvent::ExfiltrationBlocked { .. } => "exfiltration_blocked",
+            SecurityEvent::RunQuarantined { .. } => "run_quarantined",
         }
     }
 }
@@ -283,7 +296,8 @@ impl SecurityEvent {
             | SecurityEvent::ToolCalled { run_id, .. }
             | SecurityEvent::IrreversibleExecuted { run_id, .. }
             | SecurityEvent::ApprovalIntegrity { run_id, .. }
-            | SecurityEvent::ExfiltrationBlocked { run_id, .. } => Some(*run_id),
+            | SecurityEvent::ExfiltrationBlocked { run_id, .. }
+            | SecurityEvent::RunQuarantined { run_id, .. } => Some(*run_id),
             SecurityEvent::SecretRedacted { run_id, .. }
             | SecurityEvent::Anomaly { run_id, .. } => *run_id,
             SecurityEvent::KeyRejected { .. } => None,
@@ -304,7 +318,8 @@ impl SecurityEvent {
             | SecurityEvent::ToolCalled { agent, .. }
             | SecurityEvent::IrreversibleExecuted { agent, .. }
             | SecurityEvent::ApprovalIntegrity { agent, .. }
-            | SecurityEvent::ExfiltrationBlocked { agent, .. } => Some(agent),
+            | SecurityEvent::ExfiltrationBlocked { agent, .. }
+            | SecurityEvent::RunQuarantined { agent, .. } => Some(agent),
             SecurityEvent::KeyRejected { agent, .. } | SecurityEvent::Anomaly { agent, .. } => {
                 agent.as_deref()
             }

@@ -15,10 +15,9 @@ fn decode_outcome(
     call_id: CallId,
     value: serde_json::Value,
 ) -> Result<IntentOutcome, CheckpointError> {
-    serde_json::from_value(value).map_err(|e| {
-        CheckpointError::Backend(format!(
-            "run {run_id}: corrupt result of call {call_id}: {e}"
-        ))
+    serde_json::from_value(value).map_err(|e| CheckpointError::Corrupt {
+        run_id,
+        message: format!("the result of call {call_id} does not decode: {e}"),
     })
 }
 

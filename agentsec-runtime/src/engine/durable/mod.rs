@@ -296,14 +296,18 @@ impl StoreCheckpoints {
 /// The engine's state in a run row, checked against the row's identity.
 fn decode_state(record: RunRecord) -> Result<RunState, CheckpointError> {
     let run_id = record.id;
-    let mut state: RunState = serde_json::from_value(record.state)
-        .map_err(|e| CheckpointError::Backend(format!("run {run_id}: corrupt state: {e}")))?;
+    let mut state: RunState =
+        serde_json::from_value(record.state).map_err(|e| CheckpointError::Corrupt {
+            run_id,
+            message: format!("the state does not decode: {e}"),
+        })?;
     // The row's identity columns are written once, at creation: a state
     // claiming another run, agent or user was altered.
     if state.run_id != record.id || state.agent != record.agent || state.user.id != record.user_id {
-        return Err(CheckpointError::Backend(format!(
-            "run {run_id}: the stored state does not match the run's identity"
-        )));
+        return Err(CheckpointError::Corrupt {
+            run_id,
+            message: "the stored state does not match the run's identity".into(),
+        });
     }
     // The store's version is the one compare-and-swap checks.
     state.version = u64::try_from(record.version)
@@ -380,6 +384,17 @@ pub(crate) fn store_error(error: StoreError) -> CheckpointError {
         StoreError::Busy { run_id } | StoreError::LeaseLost { run_id, .. } => {
             CheckpointError::LeaseLost { run_id }
         }
+        StoreError::Corrupt {
+            table: "runs",
+            ref key,
+            ..
+        } => match key.parse::<Uuid>() {
+            Ok(id) => CheckpointError::Corrupt {
+                run_id: RunId::from(id),
+                message: error.to_string(),
+            },
+            Err(_) => CheckpointError::Backend(error.to_string()),
+        },
         other => CheckpointError::Backend(other.to_string()),
     }
 }

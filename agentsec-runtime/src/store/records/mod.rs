@@ -122,6 +122,9 @@ string_enum!(
         Failed => "failed",
         /// Stopped by a limit or a policy (iterations, budget, guard).
         Halted => "halted",
+        /// Quarantined: its stored state (or a call's stored result) does not
+        /// decode. No worker claims it; an operator inspects it.
+        Corrupt => "corrupt",
     }
 );
 

@@ -69,6 +69,7 @@ pub(crate) use run_cols;
 // No conflict target: a used id and a used request key both insert nothing.
 pub(crate) const INSERT_RUN: &str = "INSERT INTO runs (id, agent, user_id, tenant, status, state, version, created_at, updated_at, request_key, lease_owner, lease_until) \
      VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7, $8, $9, $10) ON CONFLICT DO NOTHING";
+pub(crate) const QUARANTINE_RUN: &str = "UPDATE runs SET status = 'corrupt', lease_owner = NULL, lease_until = NULL, updated_at = $2 WHERE id = $1";
 pub(crate) const RUN_BY_REQUEST: &str =
     concat!("SELECT ", run_cols!(), " FROM runs WHERE request_key = $1");
 pub(crate) const GET_RUN: &str = concat!("SELECT ", run_cols!(), " FROM runs WHERE id = $1");

@@ -2,6 +2,15 @@
 
 macro_rules! sql_run_methods {
     ($store:ty) => {
+        /// Logs a run row that does not decode and is left out.
+        fn skip_corrupt(error: &StoreError) {
+            tracing::warn!(
+                target: "agentsec::corrupt",
+                error = %$crate::escape::echo(&error.to_string()),
+                "skipping a corrupt run row"
+            );
+        }
+
         impl $store {
             async fn sql_create_run(&self, run: &NewRun) -> Result<RunRecord, StoreError> {
                 let now = UnixMillis::now();
@@ -84,7 +93,17 @@ macro_rules! sql_run_methods {
                     .bind(i64::from(filter.limit))
                     .fetch_all(&self.pool)
                     .await?;
-                rows.iter().map(decode_run).collect()
+                // One corrupt row does not hide every other run.
+                Ok(rows
+                    .iter()
+                    .filter_map(|row| match decode_run(row) {
+                        Ok(run) => Some(run),
+                        Err(error) => {
+                            skip_corrupt(&error);
+                            None
+                        }
+                    })
+                    .collect())
             }
 
             async fn sql_append_step(
@@ -155,7 +174,27 @@ macro_rules! sql_run_methods {
                 let rows = self
                     .claim_rows(worker, now, now.saturating_add(lease), i64::from(limit))
                     .await?;
-                rows.iter().map(decode_run).collect()
+                let mut claimed = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    match decode_run(row) {
+                        Ok(run) => claimed.push(run),
+                        // A row no worker can read is quarantined, not
+                        // claimed (and failed) by every worker forever.
+                        Err(error) => {
+                            skip_corrupt(&error);
+                            if let StoreError::Corrupt { key, .. } = &error
+                                && let Ok(id) = key.parse::<Uuid>()
+                            {
+                                sqlx::query(q::QUARANTINE_RUN)
+                                    .bind(codec::id(id))
+                                    .bind(UnixMillis::now().0)
+                                    .execute(&self.pool)
+                                    .await?;
+                            }
+                        }
+                    }
+                }
+                Ok(claimed)
             }
 
             async fn sql_renew_lease(
