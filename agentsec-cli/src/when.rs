@@ -72,6 +72,8 @@ pub fn local(ms: i64) -> String {
 /// reads `TZ` and `/etc/localtime`).
 #[cfg(unix)]
 fn local_offset_secs(secs: i64) -> Option<i64> {
+    // `time_t` is 32 bits on some platforms: the conversion is not useless there.
+    #[allow(clippy::useless_conversion)]
     let time: libc::time_t = secs.try_into().ok()?;
     // SAFETY: `localtime_r` writes only into the `tm` we pass and reads the
     // `time_t` we pass; both live on this stack frame. An all-zero `tm` is
