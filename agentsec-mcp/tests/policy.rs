@@ -50,21 +50,34 @@ async fn the_policy_denies_and_asks_for_approval_over_mcp() {
     let approvals = Approvals::new(&checkpoints, DecisionSigner::new(vec![3; 32]).unwrap());
     let server = McpServer::builder(Arc::new(dispatcher))
         .name("shop")
-        .approvals(ApprovalDesk::new(checkpoints, DecisionSigner::new(vec![3; 32]).unwrap()))
+        .approvals(ApprovalDesk::new(
+            checkpoints,
+            DecisionSigner::new(vec![3; 32]).unwrap(),
+        ))
         .build();
 
     let refund = json!({"order_id": "o-1", "amount_cents": 5});
     let denied = server
-        .call(&UserIdentity::new("mallory"), "refund", refund.as_object().cloned(), None)
+        .call(
+            &UserIdentity::new("mallory"),
+            "refund",
+            refund.as_object().cloned(),
+            None,
+        )
         .await;
     assert_eq!(denied.is_error, Some(true));
     let text = &denied.content[0].as_text().unwrap().text;
     assert!(text.contains("mallory is suspended"), "{text}");
-    assert!(denied.structured_content.is_none(), "no approval for a denied call");
+    assert!(
+        denied.structured_content.is_none(),
+        "no approval for a denied call"
+    );
 
     let lookup = json!({"order_id": "o-1"});
     let alice = UserIdentity::new("alice");
-    let first = server.call(&alice, "lookup_order", lookup.as_object().cloned(), None).await;
+    let first = server
+        .call(&alice, "lookup_order", lookup.as_object().cloned(), None)
+        .await;
     assert_eq!(first.is_error, Some(true));
     let structured = first.structured_content.unwrap();
     assert_eq!(structured["reason"], "order lookups are reviewed");
@@ -77,7 +90,12 @@ async fn the_policy_denies_and_asks_for_approval_over_mcp() {
         .await
         .unwrap();
     let second = server
-        .call(&alice, "lookup_order", lookup.as_object().cloned(), Some(&id))
+        .call(
+            &alice,
+            "lookup_order",
+            lookup.as_object().cloned(),
+            Some(&id),
+        )
         .await;
     assert_eq!(second.is_error, Some(false), "{second:?}");
     assert_eq!(second.structured_content.unwrap()["owner"], "alice");
