@@ -27,8 +27,9 @@ impl McpServer {
 
     /// Serves one MCP session (newline-delimited JSON-RPC) on `reader` and
     /// `writer` until the client closes it. A line longer than
-    /// [`DEFAULT_MAX_BODY_BYTES`] is dropped; a line that is not JSON-RPC
-    /// gets a JSON-RPC error; neither ends the session.
+    /// [`DEFAULT_MAX_BODY_BYTES`] is dropped unread, a line that is not
+    /// JSON-RPC is not served, an unknown method gets a JSON-RPC error; none
+    /// of them ends the session.
     pub async fn serve_io<R, W>(
         &self,
         caller: UserIdentity,

@@ -210,6 +210,28 @@ async fn an_irreversible_tool_waits_for_a_person_then_runs_exactly_once() {
     assert_eq!(third.is_error, Some(true));
     assert!(text(&third).contains("ran once"), "{}", text(&third));
     assert_eq!(fx.bank.refunds(), 1);
+
+    // The call is a run of one in the store, as `agentsec trace` shows runs:
+    // requested, paused for approval, completed.
+    let record = fx.store.get_approval(pending[0].id).await.unwrap();
+    let run = fx.store.get_run(record.run_id).await.unwrap();
+    assert_eq!(run.status, agentsec::store::RunStatus::Completed);
+    assert_eq!(
+        (run.agent.as_str(), run.user_id.as_str()),
+        ("shop", "alice")
+    );
+    let phases: Vec<String> = fx
+        .store
+        .list_steps(record.run_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|step| step.kind)
+        .collect();
+    assert_eq!(
+        phases,
+        ["tool_calls_proposed", "awaiting_approval", "completed"]
+    );
 }
 
 #[tokio::test]

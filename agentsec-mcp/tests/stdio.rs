@@ -117,8 +117,9 @@ async fn bad_lines_get_typed_errors_and_the_session_goes_on() {
     let unknown = client.request(3, "tools/explode", json!({})).await;
     assert_eq!(unknown["error"]["code"], -32601, "{unknown}");
 
-    // Not JSON at all, and a line longer than the limit: no answer to wait
-    // for, and no end of the session.
+    // Not JSON, and a line longer than the limit: neither is answered as a
+    // request (neither has a readable id), neither runs anything, and the
+    // session goes on.
     client
         .send("{\"jsonrpc\": \"2.0\", \"id\": 4, \"method\"")
         .await;

@@ -54,6 +54,17 @@ pub async fn server(
         .build())
 }
 
+/// Serves the shop on stdin/stdout as the user `$USER` (default `alice`),
+/// refunds waiting in an in-memory store, until the client closes the
+/// stream.
+pub async fn serve_stdio() -> Result<(), Box<dyn std::error::Error>> {
+    let store: Arc<dyn RunStore> = Arc::new(MemoryStore::new());
+    let server = server(Arc::new(Shop::default()), store, vec![9u8; 32]).await?;
+    let user = std::env::var("USER").unwrap_or_else(|_| "alice".into());
+    server.serve_stdio(UserIdentity::new(user)).await?;
+    Ok(())
+}
+
 /// Serves the shop over HTTP on a loopback port and calls it; narrates to `out`.
 pub async fn run(out: &mut dyn Write) -> Result<Report, Box<dyn std::error::Error>> {
     let shop = Arc::new(Shop::default());
