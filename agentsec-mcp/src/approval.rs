@@ -19,7 +19,7 @@ use agentsec_runtime::engine::{
 use agentsec_runtime::hitl::{ApprovalDecision, DecisionSigner};
 use agentsec_runtime::identity::{CallId, UserIdentity};
 use agentsec_runtime::store::{ApprovalRecord, ApprovalStatus, StoreError, UnixMillis};
-use agentsec_runtime::tool::{ApprovalProof, CallContext, Dispatcher, ToolError};
+use agentsec_runtime::tool::{CallContext, Dispatcher, ToolError};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -41,7 +41,6 @@ use uuid::Uuid;
 /// ```
 pub struct ApprovalDesk {
     checkpoints: StoreCheckpoints,
-    signer: DecisionSigner,
 }
 
 /// What the first call of a tool that needs approval left in the store.
@@ -55,10 +54,14 @@ pub(crate) type Refusal = String;
 
 impl ApprovalDesk {
     /// A desk over `checkpoints`' store, verifying decisions with `signer`.
+    ///
+    /// The decision of an approved call is verified by the runtime's one
+    /// check, [`StoreCheckpoints::verify_approved`] (signature, run, call,
+    /// tool, arguments, deadline and the checkpoints' approval policy), as
+    /// for an agent's calls: `signer` becomes the checkpoints' approval key.
     pub fn new(checkpoints: StoreCheckpoints, signer: DecisionSigner) -> Self {
         Self {
-            checkpoints,
-            signer,
+            checkpoints: checkpoints.with_approval_key(signer),
         }
     }
 
@@ -152,7 +155,7 @@ impl ApprovalDesk {
                 "approval {approval_id} is for other arguments: call again with the arguments it was requested with"
             ));
         }
-        let approver = self.check_decision(&record)?;
+        self.check_status(&record)?;
         let state = match self.checkpoints.load(record.run_id).await {
             Ok(Some(state)) => state,
             Ok(None) => return Err(format!("the call of approval {approval_id} was not found")),
@@ -173,6 +176,15 @@ impl ApprovalDesk {
             .edited_arguments()
             .unwrap_or(&pending.arguments)
             .to_owned();
+        // The one check every executor of an approved call makes: the
+        // signed decision, verified against what would run.
+        let mut approved_call = pending.clone();
+        approved_call.arguments = arguments.clone();
+        let proof = self
+            .checkpoints
+            .verify_approved(&state, &approved_call)
+            .await
+            .map_err(|error| format!("approval {approval_id} does not verify: {error}"))?;
 
         let intent = CallIntent {
             run_id: record.run_id,
@@ -205,12 +217,7 @@ impl ApprovalDesk {
             call_id: record.call_id,
             agent: state.agent.clone(),
             user: caller.clone(),
-            approval: Some(ApprovalProof::new(
-                tool,
-                record.call_id,
-                &arguments,
-                approver.id.clone(),
-            )),
+            approval: Some(proof),
             idempotency_key: Some(record.call_id.to_string()),
         };
         let result = dispatcher.dispatch(&call, tool, &arguments).await;
@@ -218,9 +225,10 @@ impl ApprovalDesk {
         Ok(result)
     }
 
-    /// The approver of a decided request, if it was approved in time and
-    /// its signature verifies.
-    fn check_decision(&self, record: &ApprovalRecord) -> Result<UserIdentity, Refusal> {
+    /// Why a request is not (yet) approved, in words for the caller: still
+    /// pending, expired or rejected. Whether an approval verifies is
+    /// [`StoreCheckpoints::verify_approved`]'s to say.
+    fn check_status(&self, record: &ApprovalRecord) -> Result<(), Refusal> {
         let id = record.id;
         match record.status {
             ApprovalStatus::Pending if record.expires_at <= UnixMillis::now() => {
@@ -236,20 +244,7 @@ impl ApprovalDesk {
                 "approval {id} was rejected: {}",
                 record.reason.as_deref().unwrap_or("no reason given")
             )),
-            ApprovalStatus::Approved => {
-                self.signer
-                    .verify(record)
-                    .map_err(|reason| format!("approval {id} does not verify: {reason}"))?;
-                if record.decided_at.is_none_or(|at| at > record.expires_at) {
-                    return Err(format!("approval {id} expired before anyone decided it"));
-                }
-                let mut approver = UserIdentity::new(record.decided_by.clone().unwrap_or_default())
-                    .with_roles(record.decided_roles.clone());
-                if let Some(tenant) = &record.decided_tenant {
-                    approver = approver.with_tenant(tenant);
-                }
-                Ok(approver)
-            }
+            ApprovalStatus::Approved => Ok(()),
         }
     }
 

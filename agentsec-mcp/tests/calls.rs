@@ -4,11 +4,12 @@
 
 mod support;
 
+use agentsec::hitl::ApprovalPolicy;
 use agentsec::identity::UserIdentity;
 use agentsec_mcp::APPROVAL_META_KEY;
 use rmcp::model::CallToolResult;
 use serde_json::{Value, json};
-use support::{INJECTION, fixture};
+use support::{INJECTION, fixture, fixture_with_policy};
 
 fn args(value: Value) -> Option<rmcp::model::JsonObject> {
     value.as_object().cloned()
@@ -311,6 +312,44 @@ async fn a_rejected_or_unknown_approval_does_not_run_the_tool() {
         text(&result).contains(APPROVAL_META_KEY),
         "{}",
         text(&result)
+    );
+    assert_eq!(fx.bank.refunds(), 0);
+}
+
+#[tokio::test]
+async fn an_approval_the_servers_policy_refuses_does_not_run() {
+    // The server requires a support lead; the decision was signed by someone
+    // else (decided elsewhere, under a laxer policy): it verifies, but the
+    // server's approval policy is checked again when the call would run.
+    let fx = fixture_with_policy(ApprovalPolicy::default().require_role("support-lead")).await;
+    let refund = json!({"order_id": "o-2", "amount_cents": 700});
+    let first = fx
+        .server
+        .call(&alice(), "refund", args(refund.clone()), None)
+        .await;
+    let approval_id = first.structured_content.clone().unwrap()["approval_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pending = fx
+        .approvals
+        .pending(Some("shop"), Some("alice"))
+        .await
+        .unwrap();
+    fx.approvals
+        .approve(pending[0].id, &UserIdentity::new("bob"))
+        .await
+        .unwrap();
+    let meta = json!(approval_id);
+    let second = fx
+        .server
+        .call(&alice(), "refund", args(refund), Some(&meta))
+        .await;
+    assert_eq!(second.is_error, Some(true));
+    assert!(
+        text(&second).contains("approval policy"),
+        "{}",
+        text(&second)
     );
     assert_eq!(fx.bank.refunds(), 0);
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use agentsec::engine::StoreCheckpoints;
-use agentsec::hitl::{Approvals, DecisionSigner};
+use agentsec::hitl::{ApprovalPolicy, Approvals, DecisionSigner};
 use agentsec::identity::{JwtAlgorithm, JwtAuthenticator};
 use agentsec::prelude::*;
 use agentsec::store::{MemoryStore, RunStore};
@@ -77,6 +77,12 @@ pub struct Fixture {
 }
 
 pub async fn fixture() -> Fixture {
+    fixture_with_policy(ApprovalPolicy::default()).await
+}
+
+/// A fixture whose server runs approved calls only when the approver
+/// satisfies `policy` (the people deciding are not held to it).
+pub async fn fixture_with_policy(policy: ApprovalPolicy) -> Fixture {
     let bank = Arc::new(Bank::default());
     let dispatcher = Dispatcher::builder()
         .tool::<LookupOrder>()
@@ -90,7 +96,7 @@ pub async fn fixture() -> Fixture {
     let checkpoints = StoreCheckpoints::new(store.clone());
     let key = vec![42; 32];
     let desk = ApprovalDesk::new(
-        checkpoints.clone(),
+        checkpoints.clone().with_approval_policy(policy),
         DecisionSigner::new(key.clone()).unwrap(),
     );
     let approvals = Approvals::new(&checkpoints, DecisionSigner::new(key).unwrap());

@@ -27,7 +27,18 @@ impl StoreCheckpoints {
     /// decided before its deadline; and the approver, as signed, satisfies
     /// the approval policy. Returns the proof the call runs under, built
     /// from the verified decision (never from the state).
-    pub(super) async fn verify_approved(
+    ///
+    /// Every executor of approved calls uses this one check: the engine's
+    /// drivers and workers, and servers that run a call a person approved
+    /// (`agentsec-mcp`). Without an approval key
+    /// ([`StoreCheckpoints::with_approval_key`]) nothing verifies.
+    ///
+    /// # Errors
+    /// [`CheckpointError::Integrity`] when the decision is missing, not an
+    /// approval, forged, for another run, call, tool or arguments, late, or
+    /// by an approver the policy refuses; [`CheckpointError::Backend`] when
+    /// no key is configured or the store fails.
+    pub async fn verify_approved(
         &self,
         state: &RunState,
         call: &PendingCall,
