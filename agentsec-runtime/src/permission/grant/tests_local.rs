@@ -425,7 +425,10 @@ fn the_mac_input_tells_field_boundaries_apart() {
             UserIdentity::new("ab").with_roles(["c"]),
             UserIdentity::new("a").with_roles(["bc"]),
         ),
-        (UserIdentity::new("a").with_tenant(""), UserIdentity::new("a")),
+        (
+            UserIdentity::new("a").with_tenant(""),
+            UserIdentity::new("a"),
+        ),
     ];
     for (one, other) in pairs {
         assert_ne!(tag(&one, "x"), tag(&other, "x"), "{one:?} {other:?}");
