@@ -111,7 +111,8 @@ fn a_local_grant_is_accepted_once() {
 fn a_tampered_local_grant_is_refused() {
     let f = Fixture::new();
     // Every field the MAC covers, changed one at a time, and the tag itself.
-    let tampers: [(&str, fn(&mut LocalGrant)); 9] = [
+    type Tamper = fn(&mut LocalGrant);
+    let tampers: [(&str, Tamper); 9] = [
         ("tag", |g| g.tag[0] ^= 1),
         ("step", |g| g.step += 1),
         ("iat", |g| g.iat -= 1),
