@@ -184,10 +184,8 @@ async fn bad_json_and_bad_ids_are_corrupt_not_panics() {
         .execute(store.pool())
         .await
         .unwrap();
-    assert!(matches!(
-        store.list_runs(&RunFilter::new()).await,
-        Err(StoreError::Corrupt { table: "runs", .. })
-    ));
+    // Listing skips a row that does not decode (warning, no panic, no error).
+    assert!(store.list_runs(&RunFilter::new()).await.unwrap().is_empty());
     sqlx::raw_sql("INSERT INTO audit_log VALUES (1, 0, 'k', 'a', NULL, 'nope', 'p', 'h')")
         .execute(store.pool())
         .await

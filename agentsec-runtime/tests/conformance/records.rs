@@ -257,10 +257,10 @@ pub async fn corrupt_rows_are_typed_errors(store: &dyn RunStore, exec: Exec) {
         }
         other => panic!("expected Corrupt, got {other:?}"),
     }
-    assert!(matches!(
-        store.list_runs(&RunFilter::new()).await,
-        Err(StoreError::Corrupt { .. })
-    ));
+    // Listing skips the corrupt row (with a warning naming it): one bad
+    // row hides no other run.
+    let listed = store.list_runs(&RunFilter::new()).await.unwrap();
+    assert!(listed.iter().all(|r| r.id != run.id));
     assert!(
         matches!(store.claim_runnable("w", Duration::from_secs(1), 10).await, Ok(v) if v.is_empty())
     );
