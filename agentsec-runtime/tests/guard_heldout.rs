@@ -28,7 +28,10 @@ struct Sample {
 
 #[test]
 fn held_out_screening_recall_and_false_positive_rate() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/screening_heldout.jsonl");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/screening_heldout.jsonl"
+    );
     let data = std::fs::read_to_string(path).expect("the held-out set is committed");
     let samples: Vec<Sample> = data
         .lines()
@@ -67,9 +70,18 @@ fn held_out_screening_recall_and_false_positive_rate() {
         100.0 * recall,
         100.0 * fpr
     );
-    assert!(attacks >= 90 && benign >= 40, "the held-out set keeps its size");
-    assert!(recall >= RECALL_FLOOR, "held-out recall {recall:.3} fell below {RECALL_FLOOR}");
-    assert!(fpr <= FPR_CEILING, "held-out FPR {fpr:.3} rose above {FPR_CEILING}");
+    assert!(
+        attacks >= 90 && benign >= 40,
+        "the held-out set keeps its size"
+    );
+    assert!(
+        recall >= RECALL_FLOOR,
+        "held-out recall {recall:.3} fell below {RECALL_FLOOR}"
+    );
+    assert!(
+        fpr <= FPR_CEILING,
+        "held-out FPR {fpr:.3} rose above {FPR_CEILING}"
+    );
 }
 
 /// The first measurement (25/97 = 25.8 %), rounded down (see the module docs).

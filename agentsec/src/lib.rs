@@ -150,8 +150,8 @@ pub use agentsec_runtime::{
 /// time, by the dispatcher builder for hand-written tools).
 pub use agentsec_core::{AgentRule, ToolRule};
 pub use agentsec_runtime::tool::{
-    ApprovalProof, ArgLimits, CallContext, Dispatcher, DynTool, Effect, EffectKind, Scope, SinkPolicy, Sinks,
-    StateMap, Tool, ToolCtx, ToolError, ToolSchema, ToolSpec,
+    ApprovalProof, ArgLimits, CallContext, Dispatcher, DynTool, Effect, EffectKind, Scope,
+    SinkPolicy, Sinks, StateMap, Tool, ToolCtx, ToolError, ToolSchema, ToolSpec,
 };
 
 /// Everything an agent definition needs in scope.

@@ -280,7 +280,11 @@ impl Dispatcher {
         {
             // An irreversible call after untrusted content: a person is asked
             // anyway, and the escalation is published for whoever watches.
-            let sources: Vec<&str> = taint.ingested_untrusted.iter().map(String::as_str).collect();
+            let sources: Vec<&str> = taint
+                .ingested_untrusted
+                .iter()
+                .map(String::as_str)
+                .collect();
             let reason = format!(
                 "this run has read untrusted content (from {}); `{}` cannot be undone",
                 sources.join(", "),

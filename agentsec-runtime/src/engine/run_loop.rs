@@ -4,7 +4,9 @@ use tracing::Instrument;
 
 use super::{Agent, AgentRuntime, CallStatus, HaltReason, PendingCall, Phase, RunState};
 use crate::budget::{BudgetMeter, BudgetOutcome};
-use crate::call::{CallDecision, CallOutcome, CallScope, Origin, SourceRef, ValidatedCall, ValueSources};
+use crate::call::{
+    CallDecision, CallOutcome, CallScope, Origin, SourceRef, ValidatedCall, ValueSources,
+};
 use crate::guard::UNTRUSTED_USER_INPUT;
 use crate::model::{Message, ModelRequest, ModelToolCall};
 use crate::tool::{ApprovalProof, CallContext, ToolError};
@@ -244,7 +246,11 @@ impl<A: Agent> AgentRuntime<A> {
     /// every successful tool output, trusted or not by its tool's spec.
     fn value_sources<'s>(&self, state: &'s RunState) -> ValueSources<'s> {
         let mut sources = ValueSources::new();
-        let untrusted_input = state.guard.taint.ingested_untrusted.contains(UNTRUSTED_USER_INPUT);
+        let untrusted_input = state
+            .guard
+            .taint
+            .ingested_untrusted
+            .contains(UNTRUSTED_USER_INPUT);
         for message in &state.messages {
             match message {
                 Message::User { content } if untrusted_input => sources.push(

@@ -98,11 +98,7 @@ impl Approvals {
                 tool: approval.tool.clone(),
                 arguments: call.arguments.clone(),
                 reason,
-                provenance: call
-                    .decision
-                    .as_ref()
-                    .and_then(|d| d.provenance())
-                    .cloned(),
+                provenance: call.decision.as_ref().and_then(|d| d.provenance()).cloned(),
                 requested_at: approval.requested_at,
                 expires_at: approval.expires_at,
             });

@@ -8,9 +8,9 @@ use crate::guard::{HostAllowlist, InputGuard, RuleGuard};
 use crate::permission::GrantAuthority;
 use crate::policy::{AgentPermissions, DefaultPolicy, DynPolicy, Policy};
 use crate::secrets::{MemorySecretStore, OutputChecker, RedactingStore, Redactor, SecretStore};
+use crate::tool::SinkPolicy;
 use crate::tool::identity_args::{is_credential_argument, is_identity_argument_for};
 use crate::trace::EventBus;
-use crate::tool::SinkPolicy;
 
 /// Builds a [`Dispatcher`].
 pub struct DispatcherBuilder {

@@ -37,9 +37,8 @@ pub use dispatcher::{Dispatcher, DispatcherBuilder};
 pub use error::ToolError;
 pub use schema::{ToolSchema, make_strict};
 pub use spec::{
-    Effect, EffectKind, Irreversibility, Scope, SinkPolicy, Sinks, SourceLocation, StateRequirement,
-    ToolSpec,
-    const_str_eq,
+    Effect, EffectKind, Irreversibility, Scope, SinkPolicy, Sinks, SourceLocation,
+    StateRequirement, ToolSpec, const_str_eq,
 };
 pub use state::StateMap;
 

@@ -273,7 +273,10 @@ pub fn approvers(title: &str, outcomes: &[Outcome<'_>]) -> String {
     t.push_str("|---|---|---|---|---|---|---|\n");
     let per_task = if n == 0 { 0.0 } else { asked as f64 / n as f64 };
     for (name, pick) in [
-        ("careful", (|o: &Outcome<'_>| o.strict.clone()) as fn(&Outcome<'_>) -> Observation),
+        (
+            "careful",
+            (|o: &Outcome<'_>| o.strict.clone()) as fn(&Outcome<'_>) -> Observation,
+        ),
         ("rubber stamp", |o| o.approve_all.clone()),
         ("tool-level", |o| o.tool_level.clone()),
     ] {

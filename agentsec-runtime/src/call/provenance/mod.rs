@@ -216,7 +216,11 @@ impl ProvenanceReport {
         if self.untrusted_read.is_empty() {
             text.push_str("none");
         } else {
-            let read: Vec<String> = self.untrusted_read.iter().map(SourceRef::to_string).collect();
+            let read: Vec<String> = self
+                .untrusted_read
+                .iter()
+                .map(SourceRef::to_string)
+                .collect();
             text.push_str(&read.join(", "));
         }
         text

@@ -44,7 +44,11 @@ pub(super) fn compact(text: &str) -> String {
 
 /// Token delimiters for e-mail addresses, URLs and hosts.
 fn is_delimiter(c: char) -> bool {
-    c.is_whitespace() || matches!(c, '<' | '>' | '(' | ')' | '[' | ']' | '{' | '}' | '"' | '\'' | ',' | ';' | '`')
+    c.is_whitespace()
+        || matches!(
+            c,
+            '<' | '>' | '(' | ')' | '[' | ']' | '{' | '}' | '"' | '\'' | ',' | ';' | '`'
+        )
 }
 
 fn trim_punct(token: &str) -> &str {

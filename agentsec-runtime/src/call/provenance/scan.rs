@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::needles::{self, Needle, Space};
 use super::{
-    ArgumentProvenance, MAX_LEAVES, MAX_NEEDLES, MAX_SCAN_BYTES, MAX_SOURCE_BYTES,
-    MAX_VALUE_BYTES, Origin, Provenance, ProvenanceReport, SourceRef, ValueSources,
+    ArgumentProvenance, MAX_LEAVES, MAX_NEEDLES, MAX_SCAN_BYTES, MAX_SOURCE_BYTES, MAX_VALUE_BYTES,
+    Origin, Provenance, ProvenanceReport, SourceRef, ValueSources,
 };
 use crate::tool::ToolSpec;
 
@@ -130,7 +130,9 @@ impl Collector<'_> {
         };
         if let Some(text) = text {
             let text = prefix(text, MAX_VALUE_BYTES);
-            if text.len() < MAX_VALUE_BYTES && let Some(key) = needles::number_key(text) {
+            if text.len() < MAX_VALUE_BYTES
+                && let Some(key) = needles::number_key(text)
+            {
                 leaf.numbers.push(key);
             }
             for needle in needles::of_str(text) {
@@ -199,7 +201,11 @@ fn automaton(needles: &[Needle], space: Space) -> Option<(AhoCorasick, Vec<usize
     AhoCorasick::new(patterns).ok().map(|a| (a, ids))
 }
 
-pub(super) fn trace(sources: &ValueSources<'_>, spec: &ToolSpec, arguments: &Value) -> ProvenanceReport {
+pub(super) fn trace(
+    sources: &ValueSources<'_>,
+    spec: &ToolSpec,
+    arguments: &Value,
+) -> ProvenanceReport {
     let mut collector = Collector {
         spec,
         leaves: Vec::new(),
@@ -219,7 +225,10 @@ pub(super) fn trace(sources: &ValueSources<'_>, spec: &ToolSpec, arguments: &Val
 
     let lower = automaton(&needles, Space::Lower);
     let compact = automaton(&needles, Space::Compact);
-    let numbers: HashSet<u64> = leaves.iter().flat_map(|l| l.numbers.iter().copied()).collect();
+    let numbers: HashSet<u64> = leaves
+        .iter()
+        .flat_map(|l| l.numbers.iter().copied())
+        .collect();
     let mut found = vec![Found::default(); needles.len()];
     let mut found_numbers: HashMap<u64, Found> = HashMap::new();
     // Whether an untrusted source was not read whole.
