@@ -204,12 +204,18 @@ async fn the_engine_and_the_dispatcher_decide_each_call_alike() {
 
     let dispatcher = dispatcher().await;
     let context = call_of(alice());
+    // The run's only source so far: the user's message (provenance is
+    // traced against it in both paths).
+    let mut sources = agentsec::call::ValueSources::new();
+    sources.push(agentsec::call::Origin::User, "do things");
+    let scope = CallScope {
+        sources: Some(&sources),
+        ..CallScope::new(&context)
+    };
     let mut alone = Vec::new();
     for (tool, args) in &calls {
         let validated = dispatcher.decode(tool, &args.to_string()).unwrap();
-        let decision = dispatcher
-            .decide(&CallScope::new(&context), &validated)
-            .await;
+        let decision = dispatcher.decide(&scope, &validated).await;
         alone.push((tool.to_string(), decision));
     }
     assert_eq!(engine, alone);

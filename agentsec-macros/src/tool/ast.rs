@@ -30,7 +30,7 @@ pub struct Param {
     pub kind: ParamKind,
     /// `#[sink]`: the argument's value must not come from untrusted
     /// content alone.
-    pub sink: Option<Span>,
+    pub sink: Option<Attribute>,
 }
 
 /// The whole tool: attribute, function and parameters.
@@ -185,7 +185,6 @@ fn parse_param(typed: &mut syn::PatType, errors: &mut Errors) -> Option<Param> {
     };
     let ty = (*typed.ty).clone();
 
-    let sink_span = sink.as_ref().map(|a| syn::spanned::Spanned::span(a));
     if let Some(sink_attr) = &sink
         && !matches!(sink_attr.meta, syn::Meta::Path(_))
     {
@@ -261,7 +260,7 @@ fn parse_param(typed: &mut syn::PatType, errors: &mut Errors) -> Option<Param> {
         ident,
         ty,
         kind,
-        sink: sink_span,
+        sink,
     })
 }
 

@@ -166,8 +166,8 @@ fn check_spec_rules(def: &ToolDef, errors: &mut Errors) {
                 }
             }
             ToolRule::SinkWithoutChange => {
-                if let Some(span) = first_sink(def) {
-                    errors.at(span, message, help);
+                if let Some(sink) = first_sink(def) {
+                    errors.spanned(sink, message, help);
                 }
             }
             ToolRule::IrreversibleWithoutChange => {
@@ -183,9 +183,9 @@ fn check_spec_rules(def: &ToolDef, errors: &mut Errors) {
     }
 }
 
-/// The span of the first `#[sink]` argument, if any.
-fn first_sink(def: &ToolDef) -> Option<proc_macro2::Span> {
-    def.params.iter().find_map(|p| p.sink)
+/// The first `#[sink]` attribute, if any.
+fn first_sink(def: &ToolDef) -> Option<&syn::Attribute> {
+    def.params.iter().find_map(|p| p.sink.as_ref())
 }
 
 fn check_scope_and_identity(def: &ToolDef, errors: &mut Errors) {

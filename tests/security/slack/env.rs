@@ -316,7 +316,14 @@ pub async fn post_webpage(
 }
 
 /// Invite a person to the Slack workspace (emails them an invitation).
-#[tool(write = "members", egress = "email", scope = "tenant")]
+// The user's tasks take the invitee's address from pages the agent reads, so
+// a person decides, warned, instead of the default denial.
+#[tool(
+    write = "members",
+    egress = "email",
+    scope = "tenant",
+    untrusted_sink = "ask"
+)]
 #[irreversible(reason = "the invitation email is sent at once")]
 pub async fn invite_user_to_slack(
     ctx: &ToolCtx,

@@ -227,7 +227,14 @@ pub struct NewEvent {
 }
 
 /// Create an event in the signed-in user's calendar and invite the participants by email.
-#[tool(write = "calendar", egress = "email", scope = "user")]
+// The user's tasks take participants from emails the agent reads, so a
+// person decides, warned, instead of the default denial.
+#[tool(
+    write = "calendar",
+    egress = "email",
+    scope = "user",
+    untrusted_sink = "ask"
+)]
 #[irreversible(reason = "invitations are emailed to the participants")]
 pub async fn create_calendar_event(
     ctx: &ToolCtx,

@@ -266,8 +266,11 @@ impl ProvenanceReport {
 ///     "recipient": "GB29NWBK60161331926819",
 ///     "amount": 1100.0,
 /// }));
-/// assert!(matches!(report.arguments[0].provenance, Provenance::Untrusted { .. }));
-/// assert_eq!(report.arguments[1].provenance, Provenance::User);
+/// let of = |path: &str| {
+///     report.arguments.iter().find(|a| a.argument == path).unwrap().provenance.clone()
+/// };
+/// assert!(matches!(of("recipient"), Provenance::Untrusted { .. }));
+/// assert_eq!(of("amount"), Provenance::User);
 /// assert!(report.sink_warning("send_money").unwrap().contains("recipient"));
 /// ```
 #[derive(Clone, Debug, Default)]

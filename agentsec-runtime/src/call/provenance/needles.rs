@@ -137,7 +137,6 @@ pub(super) fn of_str(value: &str) -> Vec<Needle> {
             push(Space::Compact, run);
         }
     }
-    drop(push);
     if out.is_empty() && !lower.is_empty() {
         out.push(Needle {
             space: Space::Lower,
