@@ -16,7 +16,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::identity::{CallId, RunId, UserIdentity};
-use crate::tool::{Scope, ToolSpec};
+use crate::tool::{Effect, Scope, ToolSpec};
 use claims::{ClaimsView, WireClaims, names, new_jti_bits};
 use codec::Hs256;
 use replay::{Admission, UsedGrants};
@@ -393,32 +393,19 @@ impl GrantAuthority {
                 "the grant was issued in the future".into(),
             ));
         }
-        if grant.exp.saturating_sub(grant.iat) > MAX_GRANT_TTL.as_secs()
-            || grant.exp - now > MAX_GRANT_TTL.as_secs()
-        {
-            return Err(GrantError::TooLong);
-        }
-        let spec = expected.spec;
-        if grant.tool != spec.name {
-            return Err(GrantError::WrongTool {
-                granted: grant.tool.to_owned(),
-                called: spec.name.to_owned(),
-            });
-        }
-        if grant.run != expected.run {
-            return Err(GrantError::WrongRun);
-        }
-        if grant.call != expected.call {
-            return Err(GrantError::WrongCall);
-        }
-        for effect in spec.effects {
-            if !grant.effects.contains(effect) {
-                return Err(GrantError::EffectNotGranted(effect.to_string()));
-            }
-        }
-        if grant.scope != spec.scope {
-            return Err(GrantError::ScopeMismatch);
-        }
+        check_binding(
+            expected,
+            &Binding {
+                iat: grant.iat,
+                exp: grant.exp,
+                tool: grant.tool,
+                run: grant.run,
+                call: grant.call,
+                scope: grant.scope,
+            },
+            |effect| grant.effects.contains(effect),
+            now,
+        )?;
         self.admit(grant.jti, grant.exp, now)
     }
 
@@ -539,38 +526,73 @@ impl GrantAuthority {
         // The lifetime counts from now as well as from `iat`: a grant whose
         // `iat` lies (far in the future, or equal to a far `exp`) still
         // cannot live past 60 seconds from the moment it is checked.
-        if claims.exp.saturating_sub(claims.iat) > MAX_GRANT_TTL.as_secs()
-            || claims.exp - now > MAX_GRANT_TTL.as_secs()
-        {
-            return Err(GrantError::TooLong);
-        }
-        let spec = expected.spec;
-        if claims.tool != spec.name {
-            return Err(GrantError::WrongTool {
-                granted: claims.tool,
-                called: spec.name.to_owned(),
-            });
-        }
-        if claims.run != expected.run {
-            return Err(GrantError::WrongRun);
-        }
-        if claims.call != expected.call {
-            return Err(GrantError::WrongCall);
-        }
-        for effect in spec.effects {
-            if !claims.effects.iter().any(|granted| names(granted, effect)) {
-                return Err(GrantError::EffectNotGranted(effect.to_string()));
-            }
-        }
-        if claims.scope != spec.scope {
-            return Err(GrantError::ScopeMismatch);
-        }
+        check_binding(
+            expected,
+            &Binding {
+                iat: claims.iat,
+                exp: claims.exp,
+                tool: &claims.tool,
+                run: claims.run,
+                call: claims.call,
+                scope: claims.scope,
+            },
+            |effect| claims.effects.iter().any(|granted| names(granted, effect)),
+            now,
+        )?;
         match self.used.admit(&claims.jti, claims.exp, now) {
             Admission::Admitted => Ok(claims),
             Admission::Replayed => Err(GrantError::Replayed),
             Admission::Full => Err(GrantError::LedgerFull),
         }
     }
+}
+
+/// What a grant, in either form, says it is for and how long it lives.
+struct Binding<'a> {
+    iat: u64,
+    exp: u64,
+    tool: &'a str,
+    run: RunId,
+    call: CallId,
+    scope: Option<Scope>,
+}
+
+/// The checks both forms make once the grant is known to be genuine and
+/// unexpired: its lifetime, and that it is for exactly this tool, run, call,
+/// every effect of the tool (`has_effect`) and its scope. One function, so
+/// the in-process and JWT forms cannot drift apart.
+fn check_binding(
+    expected: &GrantExpectation<'_>,
+    granted: &Binding<'_>,
+    has_effect: impl Fn(&Effect) -> bool,
+    now: u64,
+) -> Result<(), GrantError> {
+    // The lifetime counts from now as well as from `iat`.
+    if granted.exp.saturating_sub(granted.iat) > MAX_GRANT_TTL.as_secs()
+        || granted.exp.saturating_sub(now) > MAX_GRANT_TTL.as_secs()
+    {
+        return Err(GrantError::TooLong);
+    }
+    let spec = expected.spec;
+    if granted.tool != spec.name {
+        return Err(GrantError::WrongTool {
+            granted: granted.tool.to_owned(),
+            called: spec.name.to_owned(),
+        });
+    }
+    if granted.run != expected.run {
+        return Err(GrantError::WrongRun);
+    }
+    if granted.call != expected.call {
+        return Err(GrantError::WrongCall);
+    }
+    if let Some(effect) = spec.effects.iter().find(|effect| !has_effect(effect)) {
+        return Err(GrantError::EffectNotGranted(effect.to_string()));
+    }
+    if granted.scope != spec.scope {
+        return Err(GrantError::ScopeMismatch);
+    }
+    Ok(())
 }
 
 fn now_secs() -> u64 {
